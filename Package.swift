@@ -1,0 +1,84 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "Refold",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "refold", targets: ["refold"]),
+        .library(name: "RefoldCLI", targets: ["RefoldCLI"]),
+        .library(name: "RefoldCore", targets: ["RefoldCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // The C boundary: one module per C library, nothing but a module map and shim.h.
+        .systemLibrary(
+            name: "CHiredis",
+            pkgConfig: "hiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+
+        // Build-time embedding of lua/*.lua into the coordination module.
+        .executableTarget(name: "EmbedLuaTool", swiftSettings: strict),
+        .plugin(name: "EmbedLuaPlugin", capability: .buildTool(), dependencies: ["EmbedLuaTool"]),
+
+        // Child processes and signals (posix_spawn with a clean signal mask, parent-death signal).
+        .systemLibrary(name: "CLinux"),
+        .target(name: "RefoldProcess", dependencies: ["CLinux"], swiftSettings: strict),
+        // Redis client over hiredis: the only importer of CHiredis.
+        .target(name: "RefoldRedis", dependencies: ["CHiredis"], swiftSettings: strict),
+        // The fork-join protocol: typed API over lua/*.lua.
+        .target(
+            name: "RefoldCoordination",
+            dependencies: ["RefoldRedis", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict,
+            plugins: ["EmbedLuaPlugin"]
+        ),
+        // The engine: events, projections, JSON, the fold, planning, reports. No I/O.
+        .target(name: "RefoldCore", swiftSettings: strict),
+        // SQLite event source and read-model store: the only importer of CSQLite.
+        .target(name: "RefoldSQLite", dependencies: ["CSQLite", "RefoldCore"], swiftSettings: strict),
+        // Rebuild orchestration: inline runs, the coordinator, the worker loop.
+        .target(
+            name: "RefoldRunner",
+            dependencies: ["RefoldCore", "RefoldSQLite", "RefoldCoordination", "RefoldRedis", "RefoldProcess"],
+            swiftSettings: strict
+        ),
+        // The command line, as a library so a user's package can register its projections.
+        .target(
+            name: "RefoldCLI",
+            dependencies: [
+                "RefoldRunner",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(name: "refold", dependencies: ["RefoldCLI"], swiftSettings: strict),
+
+        // Tests.
+        .target(name: "RefoldTestSupport", dependencies: ["RefoldRedis", "RefoldProcess"], path: "Tests/RefoldTestSupport", swiftSettings: strict),
+        .testTarget(name: "RefoldRedisTests", dependencies: ["RefoldRedis", "RefoldTestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "RefoldCoordinationTests",
+            dependencies: ["RefoldCoordination", "RefoldTestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "RefoldCoreTests", dependencies: ["RefoldCore"], swiftSettings: strict),
+        .testTarget(name: "RefoldSQLiteTests", dependencies: ["RefoldSQLite", "RefoldTestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "RefoldCLITests",
+            dependencies: ["RefoldCLI", "RefoldTestSupport"],
+            swiftSettings: strict
+        ),
+    ]
+)

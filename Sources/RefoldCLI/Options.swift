@@ -1,0 +1,90 @@
+import ArgumentParser
+import Foundation
+import RefoldRedis
+
+/// `--redis URL`, shared by every command that talks to Redis.
+///
+/// Precedence: the flag, then `REFOLD_REDIS_URL`, then — for `rebuild`, `bench` and `demo`
+/// only — a private `redis-server` on a free loopback port for the run. The password comes
+/// from the URL or `REFOLD_REDIS_PASSWORD` and is never printed.
+struct RedisOptions: ParsableArguments {
+    @Option(name: .customLong("redis"), help: ArgumentHelp("Redis URL: redis://[:password@]host:port[/db] or unix:///path (default: $REFOLD_REDIS_URL).", valueName: "url"))
+    var url: String?
+
+    /// The URL from the flag or the environment, or nil if neither gives one.
+    func explicitURL(environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
+        if let url, !url.isEmpty { return url }
+        if let env = environment["REFOLD_REDIS_URL"], !env.isEmpty { return env }
+        return nil
+    }
+
+    /// The configuration from the flag or environment; exit 2 with a clear message when there is none.
+    func configuration(command: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> RedisConfiguration {
+        guard let text = explicitURL(environment: environment) else {
+            throw CLIError(.badInput, "refold \(command) needs a Redis server: pass --redis redis://host:port or set REFOLD_REDIS_URL.")
+        }
+        return try Self.parse(text, environment: environment)
+    }
+
+    static func parse(_ text: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> RedisConfiguration {
+        do {
+            return try RedisConfiguration(urlText: text, environment: environment)
+        } catch {
+            throw CLIError(.badInput, "\(error.message) (set --redis or REFOLD_REDIS_URL)")
+        }
+    }
+}
+
+/// `--json`: standard output holds exactly one JSON object; everything else goes to standard error.
+struct OutputOptions: ParsableArguments {
+    @Flag(name: .customLong("json"), help: "Print one JSON object on standard output and nothing else.")
+    var json = false
+}
+
+/// A duration written `<integer>(ms|s|m)`: `500ms`, `2s`, `5m`.
+struct DurationArgument: ExpressibleByArgument, Sendable, Equatable, CustomStringConvertible {
+    let milliseconds: Int
+
+    init(milliseconds: Int) {
+        self.milliseconds = milliseconds
+    }
+
+    init?(argument: String) {
+        guard let parsed = try? Self.parse(argument) else { return nil }
+        self = parsed
+    }
+
+    static func parse(_ text: String) throws -> DurationArgument {
+        let units: [(String, Int)] = [("ms", 1), ("s", 1000), ("m", 60_000)]
+        for (suffix, factor) in units where text.hasSuffix(suffix) {
+            let number = text.dropLast(suffix.count)
+            if let value = Int(number), value > 0, !number.hasPrefix("+"), value <= Int.max / factor {
+                return DurationArgument(milliseconds: value * factor)
+            }
+        }
+        throw CLIError(.badInput, "invalid duration \"\(text)\": write a positive integer followed by ms, s or m (500ms, 2s, 5m).")
+    }
+
+    var seconds: Double { Double(milliseconds) / 1000 }
+
+    var description: String {
+        if milliseconds % 60_000 == 0 { return "\(milliseconds / 60_000)m" }
+        if milliseconds % 1000 == 0 { return "\(milliseconds / 1000)s" }
+        return "\(milliseconds)ms"
+    }
+
+    static var defaultCompletionKind: CompletionKind { .default }
+}
+
+/// Writes to standard error (logs, progress, warnings): standard output is for results.
+enum StandardError {
+    static func write(_ text: String) {
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+
+    static func line(_ text: String) {
+        write(text + "\n")
+    }
+
+    static var isTerminal: Bool { isatty(2) == 1 }
+}

@@ -1,0 +1,20 @@
+import ArgumentParser
+
+/// The `refold` command line.
+///
+/// Subcommands are synchronous `ParsableCommand`s on purpose: they drive blocking C calls
+/// (hiredis, SQLite) from the main thread and from threads they start, never from Swift's
+/// cooperative pool.
+struct RefoldCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "refold",
+        abstract: "Rebuild and catch up CQRS read models from an event store, in parallel, in per-aggregate order.",
+        version: RefoldVersion.text,
+        subcommands: [PingCommand.self]
+    )
+}
+
+/// The release of this build.
+public enum RefoldVersion {
+    public static let text = "0.1.0"
+}

@@ -1,0 +1,38 @@
+import ArgumentParser
+import Foundation
+
+/// Entry point of the `refold` executable, as a library so a user's package can reuse the
+/// whole command line with its own projections.
+public enum RefoldMain {
+    /// Parses the command line, runs the command, and exits with the codes of `cli.md`:
+    /// usage errors exit 2 (not ArgumentParser's 64), infrastructure failures 3.
+    public static func run(arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Never {
+        do {
+            var command = try RefoldCommand.parseAsRoot(arguments)
+            try command.run()
+            exit(0)
+        } catch let error as CLIError {
+            StandardError.line("refold: \(error.message)")
+            exit(error.exitCode.rawValue)
+        } catch {
+            let code = RefoldCommand.exitCode(for: error)
+            let message = RefoldCommand.fullMessage(for: error)
+            if code == .success {
+                print(message)
+                exit(0)
+            }
+            if code.rawValue == 64 || error is ValidationError {
+                StandardError.line(message)
+                exit(CLIError.ExitCode.badInput.rawValue)
+            }
+            if code.rawValue != 1 {
+                // ExitCode thrown on purpose by a command (e.g. 1 for drift): keep it.
+                if !message.isEmpty { StandardError.line(message) }
+                exit(code.rawValue)
+            }
+            let mapped = CLIError.from(error)
+            StandardError.line("refold: \(mapped.message)")
+            exit(mapped.exitCode.rawValue)
+        }
+    }
+}

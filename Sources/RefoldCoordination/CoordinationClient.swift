@@ -1,0 +1,231 @@
+import Foundation
+import RefoldRedis
+
+/// The typed API over the fork-join scripts of `lua/`, on one Redis connection.
+///
+/// Calls block the calling thread (they are Redis round trips); use one client per thread.
+///
+/// ```swift
+/// let client = try CoordinationClient(configuration: config)
+/// try client.fork(jobID: "rebuild-1", settings: JobSettings(payload: "{}"), tasks: tasks)
+/// let outcome = try client.claim(jobID: "rebuild-1", worker: "w1", count: 1)
+/// ```
+public final class CoordinationClient: Sendable {
+    /// The connection, with every protocol script registered.
+    public let redis: RedisConnection
+
+    /// Connects to Redis and loads every script of the protocol.
+    public init(configuration: RedisConfiguration) throws(CoordinationError) {
+        do {
+            redis = try RedisConnection(configuration, scripts: LuaScripts.all)
+        } catch {
+            throw CoordinationError(error)
+        }
+    }
+
+    private func run(_ script: String, _ jobID: String, _ arguments: [any RedisArgument]) throws(CoordinationError) -> RedisReply {
+        guard JobKeys.isValid(jobID: jobID) else {
+            throw CoordinationError(.invalidArgument, "the job id \"\(jobID)\" is not valid: use 1-100 letters, digits, \".\", \"_\" or \"-\".")
+        }
+        do {
+            return try redis.evalScript(script, keys: JobKeys(jobID: jobID).all, arguments: arguments)
+        } catch {
+            throw CoordinationError(error)
+        }
+    }
+
+    private func command(_ command: RedisCommand) throws(CoordinationError) -> RedisReply {
+        do {
+            return try redis.send(command)
+        } catch {
+            throw CoordinationError(error)
+        }
+    }
+
+    // MARK: Fork
+
+    /// Creates the job, registers its tasks in chunks while it is "building", seals it open in
+    /// one step, and lists it in the job index. Throws `.jobExists` if the id is taken.
+    public func fork(
+        jobID: String,
+        settings: JobSettings,
+        tasks: [TaskDefinition],
+        eventsTotal: Int64 = 0,
+        chunkSize: Int = 1000
+    ) throws(CoordinationError) {
+        let created = try ProtocolReplies.strings(run("fork", jobID, [
+            jobID, LuaScripts.protocolVersion, settings.maxAttempts, settings.leaseMilliseconds,
+            settings.backoffMilliseconds, settings.onDeadTask.rawValue, settings.retentionMilliseconds, settings.payload,
+        ]), "fork")
+        if created.first == "exists" {
+            throw CoordinationError(.jobExists, "a job with id \"\(jobID)\" already exists (state \(created.count > 1 ? created[1] : "?")); pick another id or drop the old job.")
+        }
+        var start = 0
+        let size = max(1, min(chunkSize, 1000))
+        while start < tasks.count {
+            let chunk = tasks[start..<min(start + size, tasks.count)]
+            var arguments: [any RedisArgument] = [chunk.count]
+            arguments.reserveCapacity(1 + 2 * chunk.count)
+            for task in chunk {
+                arguments.append(task.id)
+                arguments.append(task.spec)
+            }
+            let reply = try ProtocolReplies.strings(run("register", jobID, arguments), "register")
+            guard reply.first == "ok" else {
+                throw CoordinationError(.jobClosed, "registering tasks of job \"\(jobID)\" failed: the job is \(reply.dropFirst().first ?? reply.first ?? "?") (was it cancelled or dropped meanwhile?).")
+            }
+            start += size
+        }
+        let sealed = try ProtocolReplies.strings(run("seal", jobID, [tasks.count, eventsTotal]), "seal")
+        guard sealed.first == "ok" else {
+            throw CoordinationError(.jobClosed, "sealing job \"\(jobID)\" failed: \(sealed.joined(separator: " ")).")
+        }
+        _ = try command(RedisCommand("ZADD", JobKeys.index, Int64(Date().timeIntervalSince1970 * 1000), jobID))
+    }
+
+    // MARK: Work
+
+    /// Takes up to `count` ready tasks under leases. `leaseMilliseconds` 0 uses the job's lease.
+    public func claim(jobID: String, worker: String, count: Int, leaseMilliseconds: Int = 0) throws(CoordinationError) -> ClaimOutcome {
+        try ProtocolReplies.claim(run("claim", jobID, [worker, count, leaseMilliseconds]), jobID: jobID)
+    }
+
+    /// Renews the given leases and reports progress; returns which leases were lost.
+    public func heartbeat(
+        jobID: String, worker: String, leaseMilliseconds: Int = 0, leases: [(lease: TaskLease, events: Int)]
+    ) throws(CoordinationError) -> HeartbeatOutcome {
+        var arguments: [any RedisArgument] = [worker, leaseMilliseconds, leases.count]
+        for (lease, events) in leases {
+            arguments.append(lease.taskID)
+            arguments.append(lease.token)
+            arguments.append(events)
+        }
+        return try ProtocolReplies.heartbeat(run("heartbeat", jobID, arguments))
+    }
+
+    /// Reports finished tasks of one job in one call.
+    public func complete(jobID: String, worker: String, completions: [TaskCompletion]) throws(CoordinationError) -> CompletionReply {
+        var arguments: [any RedisArgument] = [worker, completions.count]
+        for completion in completions {
+            arguments.append(completion.lease.taskID)
+            arguments.append(completion.lease.token)
+            arguments.append(completion.events)
+            arguments.append(completion.result)
+        }
+        return try ProtocolReplies.complete(run("complete", jobID, arguments))
+    }
+
+    /// Reports a failed task: `retryable` re-queues it with backoff (until max attempts), otherwise it is dead-lettered.
+    public func fail(lease: TaskLease, worker: String, retryable: Bool, error: String) throws(CoordinationError) -> FailOutcome {
+        try ProtocolReplies.fail(run("fail", lease.jobID, [worker, lease.taskID, lease.token, retryable ? "retry" : "fatal", error]))
+    }
+
+    /// Hands a task back without failing it (graceful shutdown). Returns false if the lease was already lost.
+    @discardableResult
+    public func release(lease: TaskLease) throws(CoordinationError) -> Bool {
+        try ProtocolReplies.strings(run("release", lease.jobID, [lease.taskID, lease.token]), "release").first == "released"
+    }
+
+    /// Moves up to `limit` expired leases back to the queue or to the dead letters.
+    public func reap(jobID: String, limit: Int = 1000) throws(CoordinationError) -> ReapOutcome {
+        try ProtocolReplies.reap(run("reap", jobID, [limit]))
+    }
+
+    // MARK: Operators
+
+    /// Cancels a building or open job. Returns false if it had already finished.
+    @discardableResult
+    public func cancel(jobID: String, reason: String) throws(CoordinationError) -> Bool {
+        let reply = try ProtocolReplies.strings(run("cancel", jobID, [reason]), "cancel")
+        if reply.first == "missing" {
+            throw CoordinationError(.jobMissing, "there is no job \"\(jobID)\" in Redis (finished jobs expire after their retention).")
+        }
+        _ = try? command(RedisCommand("ZREM", JobKeys.index, jobID))
+        return reply.first == "cancelled"
+    }
+
+    /// The job's state, or nil if it does not exist.
+    public func status(jobID: String) throws(CoordinationError) -> JobStatus? {
+        try ProtocolReplies.status(run("status", jobID, []), jobID: jobID)
+    }
+
+    /// Deletes every key of a finished job, or of one stuck in "building" for `minimumBuildingAge` ms.
+    /// Returns the state the job had, or nil if the job is still active (or missing).
+    @discardableResult
+    public func drop(jobID: String, minimumBuildingAgeMilliseconds: Int64 = 60_000) throws(CoordinationError) -> String? {
+        let reply = try ProtocolReplies.strings(run("drop", jobID, [minimumBuildingAgeMilliseconds]), "drop")
+        if reply.first == "dropped" || reply.first == "missing" {
+            _ = try command(RedisCommand("ZREM", JobKeys.index, jobID))
+        }
+        return reply.first == "dropped" ? reply[1] : nil
+    }
+
+    /// The ids listed in the job index, oldest first.
+    public func indexedJobs() throws(CoordinationError) -> [String] {
+        let reply = try command(RedisCommand("ZRANGE", JobKeys.index, 0, -1))
+        return reply.array?.compactMap(\.string) ?? []
+    }
+
+    /// Removes a job from the index (workers do it when claim says the job is closed or missing).
+    public func unindex(jobID: String) throws(CoordinationError) {
+        _ = try command(RedisCommand("ZREM", JobKeys.index, jobID))
+    }
+
+    /// Every completed task's record.
+    public func results(jobID: String) throws(CoordinationError) -> [TaskResult] {
+        try hashRecords(JobKeys(jobID: jobID).results).map { (key, value) throws(CoordinationError) in
+            try ProtocolReplies.taskResult(taskID: key, json: value)
+        }
+    }
+
+    /// Every dead-lettered task's record.
+    public func deadTasks(jobID: String) throws(CoordinationError) -> [DeadTask] {
+        try hashRecords(JobKeys(jobID: jobID).dead).map { (key, value) throws(CoordinationError) in
+            try ProtocolReplies.deadTask(taskID: key, json: value)
+        }
+    }
+
+    private func hashRecords(_ key: String) throws(CoordinationError) -> [(String, [UInt8])] {
+        var records: [(String, [UInt8])] = []
+        var cursor = "0"
+        repeat {
+            let reply = try command(RedisCommand("HSCAN", key, cursor, "COUNT", 1000))
+            guard let parts = reply.array, parts.count == 2, let next = parts[0].string, let items = parts[1].array else {
+                throw CoordinationError(.protocolViolation, "HSCAN of \(key) answered an unexpected shape.")
+            }
+            var index = 0
+            while index + 1 < items.count {
+                records.append((items[index].string ?? "", items[index + 1].bytes ?? []))
+                index += 2
+            }
+            cursor = next
+        } while cursor != "0"
+        return records
+    }
+
+    /// Waits until the job finishes: blocks on the job's signal list (pushed once by the join)
+    /// in slices of `poll` seconds, calling `progress` with a fresh status after each slice.
+    /// Throws `.jobMissing` if the job vanishes, and stops early when `shouldStop` returns true.
+    public func waitForJoin(
+        jobID: String,
+        poll: Double = 0.25,
+        shouldStop: () -> Bool = { false },
+        progress: (JobStatus) -> Void = { _ in }
+    ) throws(CoordinationError) -> JobStatus {
+        let signal = JobKeys(jobID: jobID).signal
+        while true {
+            guard let status = try status(jobID: jobID) else {
+                throw CoordinationError(.jobMissing, "job \"\(jobID)\" disappeared from Redis while waiting for its join (was it dropped, or did Redis lose its data?).")
+            }
+            progress(status)
+            if status.isFinished || shouldStop() { return status }
+            // BLMOVE from the list to itself waits for the signal without consuming it, so the
+            // list (and its expiry) stays for every other waiter.
+            do {
+                try redis.send(RedisCommand("BLMOVE", signal, signal, "LEFT", "RIGHT", String(format: "%.3f", poll)), extraWait: poll)
+            } catch {
+                throw CoordinationError(error)
+            }
+        }
+    }
+}

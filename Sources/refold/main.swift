@@ -1,0 +1,3 @@
+import RefoldCLI
+
+RefoldMain.run()

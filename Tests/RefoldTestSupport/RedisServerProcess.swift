@@ -1,0 +1,133 @@
+import Foundation
+import RefoldProcess
+import Synchronization
+
+/// A private `redis-server` on a free loopback port, for tests that restart or stop it.
+/// Killed when stopped or when the test process exits.
+public final class RedisServerProcess: Sendable {
+    public let port: Int
+    public let directory: URL
+    private let appendOnly: Bool
+    private let process = Mutex<ChildProcess?>(nil)
+
+    /// Starts a server. `appendOnly` turns on AOF with `appendfsync everysec` (crash tests).
+    public init(port: Int? = nil, appendOnly: Bool = false) throws {
+        self.port = try port ?? FreePort.find()
+        self.appendOnly = appendOnly
+        self.directory = try TemporaryDirectory.make(prefix: "refold-redis")
+        try start()
+    }
+
+    deinit {
+        stop()
+    }
+
+    /// `redis://127.0.0.1:PORT`
+    public var url: String { "redis://127.0.0.1:\(port)" }
+
+    /// Starts (or restarts) the server on the same port and data directory, waiting until it answers.
+    public func start() throws {
+        var arguments = [
+            "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--dir", directory.path,
+            "--daemonize", "no", "--logfile", directory.appendingPathComponent("redis.log").path,
+        ]
+        arguments += appendOnly ? ["--appendonly", "yes", "--appendfsync", "everysec"] : ["--appendonly", "no"]
+        let child = try ChildProcess(
+            executable: try Executables.find("redis-server").path, arguments: arguments,
+            standardOutput: .null, standardError: .null)
+        ChildProcesses.register(child.pid)
+        process.withLock { $0 = child }
+        try Deadline.wait(seconds: 10, "redis-server on port \(port) to accept connections") {
+            FreePort.isListening(port: port)
+        }
+    }
+
+    /// Stops the server (SIGKILL: like a crash; AOF keeps what was fsynced).
+    public func kill() {
+        stop(signal: SIGKILL)
+    }
+
+    /// Stops the server with SIGTERM and waits for it to exit.
+    public func stop(signal: Int32 = SIGTERM) {
+        guard let child = process.withLock({ current -> ChildProcess? in
+            defer { current = nil }
+            return current
+        }) else { return }
+        child.signal(SIGCONT)
+        child.signal(signal)
+        if child.wait(timeout: 10) == nil {
+            child.signal(SIGKILL)
+            _ = child.wait()
+        }
+        ChildProcesses.unregister(child.pid)
+    }
+
+    /// Pauses or resumes the server process (SIGSTOP/SIGCONT): a hung server.
+    public func pause(_ paused: Bool) {
+        process.withLock { child in
+            child?.signal(paused ? SIGSTOP : SIGCONT)
+        }
+    }
+}
+
+/// Finds free loopback ports and checks for listeners.
+public enum FreePort {
+    /// A port the kernel just handed out for 127.0.0.1 (free at the time of the call).
+    public static func find() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TestSupportError("socket() failed: errno \(errno)") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else { throw TestSupportError("bind() failed: errno \(errno)") }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// Whether something accepts TCP connections on 127.0.0.1:port.
+    public static func isListening(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
+    }
+}
+
+/// Child processes started by tests, killed if the test process exits first.
+public enum ChildProcesses {
+    private static let pids = Mutex<Set<Int32>>([])
+    private static let installed = Mutex(false)
+
+    public static func register(_ pid: Int32) {
+        pids.withLock { _ = $0.insert(pid) }
+        installed.withLock { done in
+            guard !done else { return }
+            done = true
+            atexit {
+                for pid in ChildProcesses.snapshot() { kill(pid, SIGKILL) }
+            }
+        }
+    }
+
+    public static func unregister(_ pid: Int32) {
+        pids.withLock { _ = $0.remove(pid) }
+    }
+
+    static func snapshot() -> Set<Int32> {
+        pids.withLock { $0 }
+    }
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what Refold needs to build and test, only when it is missing (Debian/Ubuntu, apt).
+set -euo pipefail
+
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
+[ -f /usr/include/hiredis/hiredis.h ] || missing+=(libhiredis-dev)
+[ -f /usr/include/sqlite3.h ] || missing+=(libsqlite3-dev)
+command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
+command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "refold: installing ${missing[*]} with apt-get" >&2
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
+      echo "refold: need root (or sudo) to install ${missing[*]}; install them and run again" >&2
+      exit 3
+    fi
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq >&2
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
