@@ -70,7 +70,7 @@ let package = Package(
         .testTarget(name: "RefoldRedisTests", dependencies: ["RefoldRedis", "RefoldTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "RefoldCoordinationTests",
-            dependencies: ["RefoldCoordination", "RefoldTestSupport"],
+            dependencies: ["RefoldCoordination", "RefoldProcess", "RefoldTestSupport"],
             swiftSettings: strict
         ),
         .testTarget(name: "RefoldCoreTests", dependencies: ["RefoldCore"], swiftSettings: strict),

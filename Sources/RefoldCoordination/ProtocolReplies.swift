@@ -67,6 +67,12 @@ public struct CompletionReply: Sendable, Equatable {
     public let fired: Bool
     /// One outcome per completion, in order.
     public let outcomes: [CompletionOutcome]
+
+    public init(jobState: String, fired: Bool, outcomes: [CompletionOutcome]) {
+        self.jobState = jobState
+        self.fired = fired
+        self.outcomes = outcomes
+    }
 }
 
 /// One finished task to report with complete.lua.
@@ -102,6 +108,13 @@ public struct ReapOutcome: Sendable, Equatable {
     public let fired: Bool
     public let requeued: Int
     public let dead: Int
+
+    public init(jobState: String, fired: Bool, requeued: Int, dead: Int) {
+        self.jobState = jobState
+        self.fired = fired
+        self.requeued = requeued
+        self.dead = dead
+    }
 }
 
 /// A job as status.lua reports it.
@@ -155,6 +168,13 @@ public struct DeadTask: Sendable, Equatable {
     public let attempts: Int
     public let worker: String
     public let error: String
+
+    public init(taskID: String, attempts: Int, worker: String, error: String) {
+        self.taskID = taskID
+        self.attempts = attempts
+        self.worker = worker
+        self.error = error
+    }
 }
 
 /// Pure parsers for every script reply.
