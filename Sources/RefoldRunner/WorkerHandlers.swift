@@ -1,0 +1,35 @@
+import Foundation
+import RefoldCoordination
+
+/// Locations a worker on another host uses instead of the ones the job recorded.
+public struct LocationOverrides: Sendable {
+    public var events: String?
+    public var readModels: String?
+
+    public init(events: String? = nil, readModels: String? = nil) {
+        self.events = events
+        self.readModels = readModels
+    }
+}
+
+/// Picks the task handler for a job from its payload's `kind`.
+public struct WorkerHandlers: Sendable {
+    public let overrides: LocationOverrides
+
+    public init(overrides: LocationOverrides = LocationOverrides()) {
+        self.overrides = overrides
+    }
+
+    /// The handler for a job, or a fatal `TaskFailure` saying why this worker must not run it.
+    public func handler(jobID: String, payload: String) throws -> any TaskHandler {
+        switch JobPayload.kind(of: payload) {
+        case "noop":
+            let batch = (try? JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any])?["batch"] as? Int
+            return NoopTaskHandler(claimBatch: min(max(batch ?? 100, 1), 1000))
+        case let kind?:
+            throw TaskFailure(retryable: false, "job \(jobID) is of kind \"\(kind)\", which this refold build does not know (upgrade the worker).")
+        case nil:
+            throw TaskFailure(retryable: false, "job \(jobID) has no readable payload (expected a JSON object with \"kind\").")
+        }
+    }
+}
