@@ -58,7 +58,7 @@ let package = Package(
         .target(
             name: "RefoldCLI",
             dependencies: [
-                "RefoldRunner",
+                "RefoldRunner", "RefoldCore", "RefoldSQLite", "RefoldCoordination", "RefoldRedis", "RefoldProcess",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

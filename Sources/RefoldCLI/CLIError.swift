@@ -1,5 +1,7 @@
 import RefoldCoordination
 import RefoldRedis
+import RefoldRunner
+import RefoldSQLite
 
 /// The one error type of the command line: a message (what, where, what to do) and an exit code.
 public struct CLIError: Error, CustomStringConvertible, Sendable {
@@ -37,12 +39,19 @@ public struct CLIError: Error, CustomStringConvertible, Sendable {
             case .invalidArgument, .jobExists, .jobMissing: return CLIError(.badInput, error.message)
             case .jobClosed, .protocolViolation: return CLIError(.infrastructure, error.message)
             }
+        case let error as StoreError:
+            switch error.code {
+            case .badInput, .locked: return CLIError(.badInput, error.message)
+            case .infrastructure, .stopped: return CLIError(.infrastructure, error.message)
+            }
+        case let error as RunnerError:
+            switch error.code {
+            case .badInput: return CLIError(.badInput, error.message)
+            case .notClean: return CLIError(.notClean, error.message)
+            case .infrastructure: return CLIError(.infrastructure, error.message)
+            }
         default:
-            if let classified = classifiers.lazy.compactMap({ $0(error) }).first { return classified }
             return CLIError(.infrastructure, "\(error)")
         }
     }
-
-    /// Extra mappings registered by the modules above Redis (stores, runner).
-    nonisolated(unsafe) static var classifiers: [@Sendable (any Error) -> CLIError?] = []
 }

@@ -1,12 +1,17 @@
 import ArgumentParser
 import Foundation
+import RefoldCore
 
 /// Entry point of the `refold` executable, as a library so a user's package can reuse the
 /// whole command line with its own projections.
 public enum RefoldMain {
     /// Parses the command line, runs the command, and exits with the codes of `cli.md`:
     /// usage errors exit 2 (not ArgumentParser's 64), infrastructure failures 3.
-    public static func run(arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Never {
+    ///
+    /// - Parameter projections: the binary's own projections, added to the built-in ones.
+    ///   Registering one is one line: `RefoldMain.run(projections: [AnyProjection(MyProjection())])`.
+    public static func run(projections: [AnyProjection] = [], arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Never {
+        Projections.register(projections)
         do {
             var command = try RefoldCommand.parseAsRoot(arguments)
             try command.run()

@@ -41,7 +41,9 @@ struct WorkerCommand: ParsableCommand {
         options.onlyJob = job
         options.maxIdleWait = poll.seconds
         let logger = Logger(label: "refold.worker")
-        let handlers = WorkerHandlers(overrides: LocationOverrides(events: events, readModels: readModels))
+        let handlers = WorkerHandlers(
+            overrides: LocationOverrides(events: events.map(LocationOptions.absolute), readModels: readModels.map(LocationOptions.absolute)),
+            registry: Projections.current)
         let loop = WorkerLoop(configuration: configuration, options: options, logger: logger) { jobID, payload in
             try handlers.handler(jobID: jobID, payload: payload)
         }

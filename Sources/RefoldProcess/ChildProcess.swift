@@ -1,5 +1,6 @@
 import CLinux
 import Foundation
+import Synchronization
 
 /// A child process started with `posix_spawn`, with an empty signal mask and default signal
 /// dispositions, so SIGTERM, SIGINT and friends reach it. (Foundation's `Process` on Linux
@@ -9,6 +10,8 @@ public final class ChildProcess: Sendable {
     public let pid: pid_t
     /// The program's path, for messages.
     public let executable: String
+    /// Set once the child has been reaped, so later polls keep answering the same.
+    private let reaped = Mutex<ExitStatus?>(nil)
 
     /// Where a standard stream of the child goes.
     public enum Output: Sendable {
@@ -23,7 +26,8 @@ public final class ChildProcess: Sendable {
         arguments: [String],
         environment: [String: String]? = nil,
         standardOutput: Output = .inherit,
-        standardError: Output = .inherit
+        standardError: Output = .inherit,
+        newProcessGroup: Bool = false
     ) throws(ProcessError) {
         self.executable = executable
         var attributes = posix_spawnattr_t()
@@ -36,7 +40,14 @@ public final class ChildProcess: Sendable {
         sigemptyset(&defaults)
         for signal in [SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2] { sigaddset(&defaults, signal) }
         posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF
+        if newProcessGroup {
+            // Its own process group: a Ctrl-C at the terminal reaches only the coordinator,
+            // which then stops its children in order (cancel, hand back, shut down).
+            posix_spawnattr_setpgroup(&attributes, 0)
+            flags |= POSIX_SPAWN_SETPGROUP
+        }
+        posix_spawnattr_setflags(&attributes, Int16(flags))
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -73,11 +84,17 @@ public final class ChildProcess: Sendable {
 
     /// The exit status if the child has exited (reaping it), nil while it runs.
     public func poll() -> ExitStatus? {
-        var status: Int32 = 0
-        let result = waitpid(pid, &status, WNOHANG)
-        if result == pid { return ExitStatus(raw: status) }
-        if result == -1 && errno == ECHILD { return ExitStatus(code: nil, signal: nil) }
-        return nil
+        reaped.withLock { known in
+            if let known { return known }
+            var status: Int32 = 0
+            let result = waitpid(pid, &status, WNOHANG)
+            if result == pid {
+                known = ExitStatus(raw: status)
+            } else if result == -1 && errno == ECHILD {
+                known = ExitStatus(code: nil, signal: nil)
+            }
+            return known
+        }
     }
 
     /// Waits for the child to exit, up to `timeout` seconds (forever when nil).

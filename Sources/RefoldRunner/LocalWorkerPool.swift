@@ -1,32 +1,69 @@
 import Foundation
 import RefoldProcess
+import Synchronization
 
 /// Worker processes this coordinator spawned on this machine: `refold worker` children of
 /// the running executable (so a user's own binary spawns workers that know its projections).
 /// Each child arms the parent-death signal, so it dies with the coordinator even on `kill -9`.
 public final class LocalWorkerPool: Sendable {
-    public let workers: [ChildProcess]
+    private let state: Mutex<[ChildProcess]>
+    private let restartCount = Mutex(0)
+    private let executable: String
+    private let arguments: [String]
+    private let environment: [String: String]
+    private let logDirectory: URL?
+
+    /// The workers now running (replacements included).
+    public var workers: [ChildProcess] { state.withLock { $0 } }
+    /// How many crashed workers were replaced.
+    public var restarts: Int { restartCount.withLock { $0 } }
 
     /// Spawns `count` workers with `arguments` after `worker`. The Redis URL travels in the
     /// environment (`REFOLD_REDIS_URL`), never on the command line where `ps` would show a password.
     public init(count: Int, redisURL: String, arguments: [String], logDirectory: URL? = nil) throws(RunnerError) {
         var environment = ProcessInfo.processInfo.environment
         environment["REFOLD_REDIS_URL"] = redisURL
-        let executable = Self.currentExecutable()
+        self.environment = environment
+        self.executable = Self.currentExecutable()
+        self.arguments = arguments
+        self.logDirectory = logDirectory
+        state = Mutex([])
         var started: [ChildProcess] = []
         for index in 0..<count {
-            let log: ChildProcess.Output = logDirectory.map { .file($0.appendingPathComponent("worker-\(index).log").path) } ?? .inherit
             do {
-                started.append(try ChildProcess(
-                    executable: executable,
-                    arguments: ["worker"] + arguments + ["--parent-pid", "\(getpid())"],
-                    environment: environment, standardOutput: .null, standardError: log))
+                started.append(try spawn(index))
             } catch {
                 for worker in started { worker.terminate(grace: 1) }
                 throw RunnerError(.infrastructure, "could not start worker process \(index + 1) of \(count): \(error.description)")
             }
         }
-        workers = started
+        state.withLock { $0 = started }
+    }
+
+    private func spawn(_ index: Int) throws(ProcessError) -> ChildProcess {
+        let log: ChildProcess.Output = logDirectory.map { .file($0.appendingPathComponent("worker-\(index).log").path) } ?? .null
+        return try ChildProcess(
+            executable: executable,
+            arguments: ["worker"] + arguments + ["--parent-pid", "\(getpid())"],
+            environment: environment, standardOutput: .null, standardError: log, newProcessGroup: true)
+    }
+
+    /// Replaces workers that died (crash, kill -9) with fresh ones; returns how many.
+    /// Workers that exited 0 (their job finished) are left alone.
+    @discardableResult
+    public func replaceCrashed() -> Int {
+        state.withLock { workers in
+            var replaced = 0
+            for index in workers.indices {
+                guard let status = workers[index].poll(), status.code != 0 else { continue }
+                if let fresh = try? spawn(index) {
+                    workers[index] = fresh
+                    replaced += 1
+                }
+            }
+            restartCount.withLock { $0 += replaced }
+            return replaced
+        }
     }
 
     /// The path of the running binary (what `/proc/self/exe` points at).
@@ -39,6 +76,9 @@ public final class LocalWorkerPool: Sendable {
     public func exited() -> [(pid: pid_t, status: ExitStatus)] {
         workers.compactMap { worker in worker.poll().map { (worker.pid, $0) } }
     }
+
+    /// The pids of the running workers.
+    public var pids: [pid_t] { workers.map(\.pid) }
 
     /// SIGTERM to every worker, SIGKILL after `grace` seconds.
     public func stopAll(grace: Double = 5) {

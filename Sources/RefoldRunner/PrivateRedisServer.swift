@@ -31,7 +31,7 @@ public final class PrivateRedisServer: Sendable {
                 executable = setpriv
             }
             do {
-                let child = try ChildProcess(executable: executable, arguments: arguments, standardOutput: .null, standardError: .null)
+                let child = try ChildProcess(executable: executable, arguments: arguments, standardOutput: .null, standardError: .null, newProcessGroup: true)
                 let deadline = Date().addingTimeInterval(10)
                 while Date() < deadline {
                     if FreePort.isListening(port: port) {

@@ -1,5 +1,6 @@
 import Foundation
 import RefoldCoordination
+import RefoldCore
 
 /// Locations a worker on another host uses instead of the ones the job recorded.
 public struct LocationOverrides: Sendable {
@@ -15,9 +16,11 @@ public struct LocationOverrides: Sendable {
 /// Picks the task handler for a job from its payload's `kind`.
 public struct WorkerHandlers: Sendable {
     public let overrides: LocationOverrides
+    public let registry: ProjectionRegistry
 
-    public init(overrides: LocationOverrides = LocationOverrides()) {
+    public init(overrides: LocationOverrides = LocationOverrides(), registry: ProjectionRegistry = .builtIn) {
         self.overrides = overrides
+        self.registry = registry
     }
 
     /// The handler for a job, or a fatal `TaskFailure` saying why this worker must not run it.
@@ -26,6 +29,12 @@ public struct WorkerHandlers: Sendable {
         case "noop":
             let batch = (try? JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any])?["batch"] as? Int
             return NoopTaskHandler(claimBatch: min(max(batch ?? 100, 1), 1000))
+        case RebuildJobSpec.kind?:
+            do {
+                return try RebuildTaskHandler(jobID: jobID, spec: RebuildJobSpec(payload: payload), registry: registry, overrides: overrides)
+            } catch let error as RunnerError {
+                throw TaskFailure(retryable: false, error.message)
+            }
         case let kind?:
             throw TaskFailure(retryable: false, "job \(jobID) is of kind \"\(kind)\", which this refold build does not know (upgrade the worker).")
         case nil:

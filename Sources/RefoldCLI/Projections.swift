@@ -1,0 +1,24 @@
+import RefoldCore
+import Synchronization
+
+/// The projections this binary knows. `RefoldMain.run(projections:)` adds a user's own.
+enum Projections {
+    private static let registry = Mutex(ProjectionRegistry.builtIn)
+
+    static func register(_ projections: [AnyProjection]) {
+        registry.withLock { current in
+            for projection in projections { current.register(projection) }
+        }
+    }
+
+    static var current: ProjectionRegistry { registry.withLock { $0 } }
+
+    /// The projection called `name`, or exit 2 naming the known ones.
+    static func named(_ name: String) throws -> AnyProjection {
+        let known = current
+        guard let projection = known.projection(named: name) else {
+            throw CLIError(.badInput, "unknown projection \"\(name)\" (known: \(known.names.joined(separator: ", "))).")
+        }
+        return projection
+    }
+}

@@ -1,0 +1,450 @@
+/// A strict RFC 8259 scanner over UTF-8 bytes, built for the fold's hot path: it validates a
+/// whole payload and hands back only the top-level fields a projection asks for, without
+/// Foundation and without building a tree.
+///
+/// Strictness (the contract's rules): UTF-8 only (no BOM, no invalid or overlong sequences,
+/// no encoded surrogates), no NaN/Infinity, no text after the value, control characters must
+/// be escaped, numbers follow the JSON grammar exactly. Duplicate keys: the last one wins.
+public struct JSONScanner {
+    /// A top-level field's value, as much as a projection needs to know.
+    public enum Field: Equatable, Sendable {
+        /// A string, decoded to UTF-8 bytes (escapes resolved; a lone `\uD800` surrogate is
+        /// kept as its 3-byte WTF-8 form so distinct strings stay distinct).
+        case string([UInt8])
+        /// A number with no fraction and no exponent that fits in Int64.
+        case integer(Int64)
+        /// Any other number: `3.0`, `1e2`, or an integer outside Int64.
+        case otherNumber
+        case bool
+        case null
+        case object
+        case array
+    }
+
+    @usableFromInline let bytes: UnsafeRawBufferPointer
+    @usableFromInline var index: Int
+
+    init(_ bytes: UnsafeRawBufferPointer) {
+        self.bytes = bytes
+        self.index = 0
+    }
+
+    /// Parses `bytes` as one JSON object and returns, for each name in `wanted`, its value
+    /// (the last occurrence), or nil if absent. Throws if the text is not a strict JSON object.
+    public static func fields(of bytes: UnsafeRawBufferPointer, wanted: [StaticString]) throws(JSONError) -> [Field?] {
+        var scanner = JSONScanner(bytes)
+        var found = [Field?](repeating: nil, count: wanted.count)
+        scanner.skipWhitespace()
+        guard scanner.peek() == UInt8(ascii: "{") else { throw JSONError.notAnObject }
+        scanner.index += 1
+        scanner.skipWhitespace()
+        var key: [UInt8] = []
+        if scanner.peek() == UInt8(ascii: "}") {
+            scanner.index += 1
+        } else {
+            while true {
+                guard scanner.peek() == UInt8(ascii: "\"") else { throw JSONError.malformed }
+                key.removeAll(keepingCapacity: true)
+                try scanner.readString(into: &key)
+                scanner.skipWhitespace()
+                guard scanner.peek() == UInt8(ascii: ":") else { throw JSONError.malformed }
+                scanner.index += 1
+                scanner.skipWhitespace()
+                var slot = -1
+                for (position, name) in wanted.enumerated() where Self.equal(key, name) {
+                    slot = position
+                    break
+                }
+                if slot >= 0 {
+                    found[slot] = try scanner.readField()
+                } else {
+                    try scanner.skipValue()
+                }
+                scanner.skipWhitespace()
+                guard let next = scanner.peek() else { throw JSONError.malformed }
+                scanner.index += 1
+                if next == UInt8(ascii: "}") { break }
+                guard next == UInt8(ascii: ",") else { throw JSONError.malformed }
+                scanner.skipWhitespace()
+            }
+        }
+        scanner.skipWhitespace()
+        guard scanner.index == bytes.count else { throw JSONError.malformed }
+        return found
+    }
+
+    /// Parses a whole JSON text into a tree (for `verify` and tests, not the hot path).
+    public static func parse(_ bytes: UnsafeRawBufferPointer) throws(JSONError) -> JSONTree {
+        var scanner = JSONScanner(bytes)
+        scanner.skipWhitespace()
+        let tree = try scanner.readTree(depth: 0)
+        scanner.skipWhitespace()
+        guard scanner.index == bytes.count else { throw JSONError.malformed }
+        return tree
+    }
+
+    /// Parses a byte array into a tree.
+    public static func parse(_ bytes: [UInt8]) throws(JSONError) -> JSONTree {
+        do {
+            return try bytes.withUnsafeBytes { raw in try parse(raw) }
+        } catch let error as JSONError {
+            throw error
+        } catch {
+            throw .malformed
+        }
+    }
+
+    @inline(__always) static func equal(_ key: [UInt8], _ name: StaticString) -> Bool {
+        guard key.count == name.utf8CodeUnitCount else { return false }
+        let start = name.utf8Start
+        for offset in 0..<key.count where key[offset] != start[offset] { return false }
+        return true
+    }
+
+    @inline(__always) func peek() -> UInt8? {
+        index < bytes.count ? bytes[index] : nil
+    }
+
+    @inline(__always) mutating func skipWhitespace() {
+        while index < bytes.count {
+            let byte = bytes[index]
+            guard byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 else { return }
+            index += 1
+        }
+    }
+
+    mutating func readField() throws(JSONError) -> Field {
+        guard let byte = peek() else { throw JSONError.malformed }
+        switch byte {
+        case UInt8(ascii: "\""):
+            var value: [UInt8] = []
+            try readString(into: &value)
+            return .string(value)
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            if let integer = try readNumber() { return .integer(integer) }
+            return .otherNumber
+        case UInt8(ascii: "t"), UInt8(ascii: "f"):
+            try skipValue()
+            return .bool
+        case UInt8(ascii: "n"):
+            try skipValue()
+            return .null
+        case UInt8(ascii: "{"):
+            try skipValue()
+            return .object
+        case UInt8(ascii: "["):
+            try skipValue()
+            return .array
+        default:
+            throw JSONError.malformed
+        }
+    }
+
+    /// Reads a number; returns its value when it is an integer that fits in Int64.
+    mutating func readNumber() throws(JSONError) -> Int64? {
+        let start = index
+        var negative = false
+        if peek() == UInt8(ascii: "-") {
+            negative = true
+            index += 1
+        }
+        guard let first = peek(), first >= 0x30, first <= 0x39 else { throw JSONError.malformed }
+        var value: Int64 = 0
+        var fits = true
+        if first == 0x30 {
+            index += 1
+        } else {
+            while let digit = peek(), digit >= 0x30, digit <= 0x39 {
+                let d = Int64(digit - 0x30)
+                // Accumulate negatively so Int64.min fits.
+                let (times, o1) = value.multipliedReportingOverflow(by: 10)
+                let (next, o2) = times.subtractingReportingOverflow(d)
+                if o1 || o2 { fits = false } else { value = next }
+                index += 1
+            }
+        }
+        var integral = true
+        if peek() == UInt8(ascii: ".") {
+            integral = false
+            index += 1
+            guard let digit = peek(), digit >= 0x30, digit <= 0x39 else { throw JSONError.malformed }
+            while let digit = peek(), digit >= 0x30, digit <= 0x39 { index += 1 }
+        }
+        if peek() == UInt8(ascii: "e") || peek() == UInt8(ascii: "E") {
+            integral = false
+            index += 1
+            if peek() == UInt8(ascii: "+") || peek() == UInt8(ascii: "-") { index += 1 }
+            guard let digit = peek(), digit >= 0x30, digit <= 0x39 else { throw JSONError.malformed }
+            while let digit = peek(), digit >= 0x30, digit <= 0x39 { index += 1 }
+        }
+        _ = start
+        guard integral, fits else { return nil }
+        if negative { return value }
+        guard value != Int64.min else { return nil }
+        return -value
+    }
+
+    /// Reads a string (the cursor on its opening quote), appending its decoded bytes.
+    mutating func readString(into out: inout [UInt8]) throws(JSONError) {
+        index += 1  // opening quote
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                index += 1
+                return
+            }
+            if byte == UInt8(ascii: "\\") {
+                index += 1
+                guard let escape = peek() else { throw JSONError.malformed }
+                index += 1
+                switch escape {
+                case UInt8(ascii: "\""): out.append(0x22)
+                case UInt8(ascii: "\\"): out.append(0x5C)
+                case UInt8(ascii: "/"): out.append(0x2F)
+                case UInt8(ascii: "b"): out.append(0x08)
+                case UInt8(ascii: "f"): out.append(0x0C)
+                case UInt8(ascii: "n"): out.append(0x0A)
+                case UInt8(ascii: "r"): out.append(0x0D)
+                case UInt8(ascii: "t"): out.append(0x09)
+                case UInt8(ascii: "u"):
+                    var scalar = try readHex4()
+                    if scalar >= 0xD800, scalar <= 0xDBFF, index + 1 < bytes.count,
+                       bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") {
+                        let save = index
+                        index += 2
+                        let low = try readHex4()
+                        if low >= 0xDC00, low <= 0xDFFF {
+                            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                        } else {
+                            index = save
+                        }
+                    }
+                    JSONScanner.appendUTF8(scalar, to: &out)
+                default:
+                    throw JSONError.malformed
+                }
+                continue
+            }
+            if byte < 0x20 { throw JSONError.malformed }
+            if byte < 0x80 {
+                out.append(byte)
+                index += 1
+                continue
+            }
+            let length = try utf8SequenceLength(at: index)
+            for offset in 0..<length { out.append(bytes[index + offset]) }
+            index += length
+        }
+        throw JSONError.malformed
+    }
+
+    mutating func readHex4() throws(JSONError) -> UInt32 {
+        guard index + 4 <= bytes.count else { throw JSONError.malformed }
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            let byte = bytes[index]
+            let digit: UInt32
+            switch byte {
+            case 0x30...0x39: digit = UInt32(byte - 0x30)
+            case 0x41...0x46: digit = UInt32(byte - 0x41 + 10)
+            case 0x61...0x66: digit = UInt32(byte - 0x61 + 10)
+            default: throw JSONError.malformed
+            }
+            value = value << 4 | digit
+            index += 1
+        }
+        return value
+    }
+
+    static func appendUTF8(_ scalar: UInt32, to out: inout [UInt8]) {
+        switch scalar {
+        case 0..<0x80:
+            out.append(UInt8(scalar))
+        case 0x80..<0x800:
+            out.append(UInt8(0xC0 | (scalar >> 6)))
+            out.append(UInt8(0x80 | (scalar & 0x3F)))
+        case 0x800..<0x10000:
+            out.append(UInt8(0xE0 | (scalar >> 12)))
+            out.append(UInt8(0x80 | ((scalar >> 6) & 0x3F)))
+            out.append(UInt8(0x80 | (scalar & 0x3F)))
+        default:
+            out.append(UInt8(0xF0 | (scalar >> 18)))
+            out.append(UInt8(0x80 | ((scalar >> 12) & 0x3F)))
+            out.append(UInt8(0x80 | ((scalar >> 6) & 0x3F)))
+            out.append(UInt8(0x80 | (scalar & 0x3F)))
+        }
+    }
+
+    /// Length of a valid multi-byte UTF-8 sequence at `position`, or throws (strict: no
+    /// overlongs, no surrogates, nothing above U+10FFFF).
+    func utf8SequenceLength(at position: Int) throws(JSONError) -> Int {
+        let lead = bytes[position]
+        func continuation(_ offset: Int) -> UInt8? {
+            let at = position + offset
+            guard at < bytes.count else { return nil }
+            let byte = bytes[at]
+            return byte & 0xC0 == 0x80 ? byte : nil
+        }
+        switch lead {
+        case 0xC2...0xDF:
+            guard continuation(1) != nil else { throw JSONError.malformed }
+            return 2
+        case 0xE0...0xEF:
+            guard let second = continuation(1), continuation(2) != nil else { throw JSONError.malformed }
+            if lead == 0xE0 && second < 0xA0 { throw JSONError.malformed }  // overlong
+            if lead == 0xED && second > 0x9F { throw JSONError.malformed }  // surrogate
+            return 3
+        case 0xF0...0xF4:
+            guard let second = continuation(1), continuation(2) != nil, continuation(3) != nil else { throw JSONError.malformed }
+            if lead == 0xF0 && second < 0x90 { throw JSONError.malformed }
+            if lead == 0xF4 && second > 0x8F { throw JSONError.malformed }
+            return 4
+        default:
+            throw JSONError.malformed
+        }
+    }
+
+    /// Validates and skips one value of any kind, iteratively (no recursion limit to hit).
+    mutating func skipValue() throws(JSONError) {
+        var closers: [UInt8] = []
+        var scratch: [UInt8] = []
+        repeat {
+            skipWhitespace()
+            guard let byte = peek() else { throw JSONError.malformed }
+            // A value.
+            switch byte {
+            case UInt8(ascii: "\""):
+                scratch.removeAll(keepingCapacity: true)
+                try readString(into: &scratch)
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                _ = try readNumber()
+            case UInt8(ascii: "t"): try expectLiteral("true")
+            case UInt8(ascii: "f"): try expectLiteral("false")
+            case UInt8(ascii: "n"): try expectLiteral("null")
+            case UInt8(ascii: "{"):
+                index += 1
+                skipWhitespace()
+                if peek() == UInt8(ascii: "}") {
+                    index += 1
+                } else {
+                    closers.append(UInt8(ascii: "}"))
+                    try readKeyAndColon(&scratch)
+                    continue
+                }
+            case UInt8(ascii: "["):
+                index += 1
+                skipWhitespace()
+                if peek() == UInt8(ascii: "]") {
+                    index += 1
+                } else {
+                    closers.append(UInt8(ascii: "]"))
+                    continue
+                }
+            default:
+                throw JSONError.malformed
+            }
+            // After a value: close containers or move to the next element.
+            while let closer = closers.last {
+                skipWhitespace()
+                guard let next = peek() else { throw JSONError.malformed }
+                index += 1
+                if next == closer {
+                    closers.removeLast()
+                    continue
+                }
+                guard next == UInt8(ascii: ",") else { throw JSONError.malformed }
+                if closer == UInt8(ascii: "}") {
+                    skipWhitespace()
+                    try readKeyAndColon(&scratch)
+                }
+                break
+            }
+        } while !closers.isEmpty
+    }
+
+    mutating func readKeyAndColon(_ scratch: inout [UInt8]) throws(JSONError) {
+        guard peek() == UInt8(ascii: "\"") else { throw JSONError.malformed }
+        scratch.removeAll(keepingCapacity: true)
+        try readString(into: &scratch)
+        skipWhitespace()
+        guard peek() == UInt8(ascii: ":") else { throw JSONError.malformed }
+        index += 1
+    }
+
+    mutating func expectLiteral(_ literal: StaticString) throws(JSONError) {
+        let count = literal.utf8CodeUnitCount
+        guard index + count <= bytes.count else { throw JSONError.malformed }
+        for offset in 0..<count where bytes[index + offset] != literal.utf8Start[offset] { throw JSONError.malformed }
+        index += count
+    }
+
+    mutating func readTree(depth: Int) throws(JSONError) -> JSONTree {
+        guard depth < 10_000 else { throw JSONError.malformed }
+        skipWhitespace()
+        guard let byte = peek() else { throw JSONError.malformed }
+        switch byte {
+        case UInt8(ascii: "\""):
+            var value: [UInt8] = []
+            try readString(into: &value)
+            return .string(value)
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            let start = index
+            if let integer = try readNumber() { return .integer(integer) }
+            return .number(Array(UnsafeRawBufferPointer(rebasing: bytes[start..<index])))
+        case UInt8(ascii: "t"): try expectLiteral("true"); return .bool(true)
+        case UInt8(ascii: "f"): try expectLiteral("false"); return .bool(false)
+        case UInt8(ascii: "n"): try expectLiteral("null"); return .null
+        case UInt8(ascii: "["):
+            index += 1
+            var items: [JSONTree] = []
+            skipWhitespace()
+            if peek() == UInt8(ascii: "]") { index += 1; return .array(items) }
+            while true {
+                items.append(try readTree(depth: depth + 1))
+                skipWhitespace()
+                guard let next = peek() else { throw JSONError.malformed }
+                index += 1
+                if next == UInt8(ascii: "]") { return .array(items) }
+                guard next == UInt8(ascii: ",") else { throw JSONError.malformed }
+            }
+        case UInt8(ascii: "{"):
+            index += 1
+            var members: [[UInt8]: JSONTree] = [:]
+            skipWhitespace()
+            if peek() == UInt8(ascii: "}") { index += 1; return .object(members) }
+            var key: [UInt8] = []
+            while true {
+                skipWhitespace()
+                try readKeyAndColon(&key)
+                members[key] = try readTree(depth: depth + 1)
+                skipWhitespace()
+                guard let next = peek() else { throw JSONError.malformed }
+                index += 1
+                if next == UInt8(ascii: "}") { return .object(members) }
+                guard next == UInt8(ascii: ",") else { throw JSONError.malformed }
+            }
+        default:
+            throw JSONError.malformed
+        }
+    }
+}
+
+/// Why a JSON text was refused.
+public enum JSONError: Error, Equatable, Sendable {
+    /// Not strict RFC 8259 UTF-8 JSON.
+    case malformed
+    /// Valid JSON, but not an object.
+    case notAnObject
+}
+
+/// A parsed JSON value; objects compare without regard to key order.
+public indirect enum JSONTree: Equatable, Sendable {
+    case string([UInt8])
+    case integer(Int64)
+    /// A non-integer number, kept as its text.
+    case number([UInt8])
+    case bool(Bool)
+    case null
+    case array([JSONTree])
+    case object([[UInt8]: JSONTree])
+}

@@ -1,0 +1,154 @@
+/// The reference projection of `../shared/spec/order-summary.md`: one row per order.
+public struct OrderSummaryProjection: Projection {
+    public let name = "order_summary"
+    public let version = 1
+
+    public init() {}
+
+    /// An order's state.
+    public struct State: Sendable, Equatable {
+        public enum Status: Sendable, Equatable {
+            case placed, paid, shipped, cancelled
+        }
+
+        public struct Line: Sendable, Equatable {
+            public var qty: Int64
+            public var priceCents: Int64
+        }
+
+        public var status: Status
+        public var customerID: [UInt8]
+        public var currency: [UInt8]
+        /// Keyed by sku bytes.
+        public var lines: [[UInt8]: Line]
+        public var itemCount: Int64
+        public var totalCents: Int64
+        public var paidCents: Int64
+    }
+
+    public func apply(_ state: State?, _ event: EventView) throws(DataError) -> State? {
+        let type = event.type
+        // Decided by type and whether state exists, before the payload is read.
+        if type.equals("OrderPlaced") {
+            if state != nil { throw DataError(.duplicatePlaced, "the order was already placed") }
+            let fields = try Self.fields(event, ["customer_id", "currency"])
+            return State(
+                status: .placed,
+                customerID: try Self.string(fields[0], "customer_id"),
+                currency: try Self.string(fields[1], "currency"),
+                lines: [:], itemCount: 0, totalCents: 0, paidCents: 0)
+        }
+        let handled = type.equals("ItemAdded") || type.equals("ItemRemoved") || type.equals("OrderPaid")
+            || type.equals("OrderShipped") || type.equals("OrderCancelled")
+        guard handled else { return state }  // unknown types: not read; the engine advances the version
+        guard var next = state else { throw DataError(.beforePlaced, "the order has not been placed yet") }
+
+        if type.equals("ItemAdded") {
+            let fields = try Self.fields(event, ["sku", "qty", "price_cents"])
+            let sku = try Self.string(fields[0], "sku")
+            let qty = try Self.integer(fields[1], "qty", minimum: 1)
+            let price = try Self.integer(fields[2], "price_cents", minimum: 0)
+            var line = next.lines[sku] ?? State.Line(qty: 0, priceCents: 0)
+            let (lineQty, o1) = line.qty.addingReportingOverflow(qty)
+            let (count, o2) = next.itemCount.addingReportingOverflow(qty)
+            let (amount, o3) = qty.multipliedReportingOverflow(by: price)
+            let (total, o4) = next.totalCents.addingReportingOverflow(amount)
+            if o1 || o2 || o3 || o4 { throw DataError(.overflow, "adding \(qty) × \(price) cents overflows 64-bit arithmetic") }
+            line.qty = lineQty
+            line.priceCents = price
+            next.lines[sku] = line
+            next.itemCount = count
+            next.totalCents = total
+        } else if type.equals("ItemRemoved") {
+            let fields = try Self.fields(event, ["sku", "qty"])
+            let sku = try Self.string(fields[0], "sku")
+            let qty = try Self.integer(fields[1], "qty", minimum: 1)
+            guard var line = next.lines[sku] else { return next }  // no such line: nothing happens
+            let removed = min(qty, line.qty)
+            let (amount, o1) = removed.multipliedReportingOverflow(by: line.priceCents)
+            let (total, o2) = next.totalCents.subtractingReportingOverflow(amount)
+            let (count, o3) = next.itemCount.subtractingReportingOverflow(removed)
+            if o1 || o2 || o3 { throw DataError(.overflow, "removing \(removed) × \(line.priceCents) cents overflows 64-bit arithmetic") }
+            line.qty -= removed
+            next.lines[sku] = line.qty == 0 ? nil : line
+            next.itemCount = count
+            next.totalCents = total
+        } else if type.equals("OrderPaid") {
+            let fields = try Self.fields(event, ["amount_cents"])
+            let amount = try Self.integer(fields[0], "amount_cents", minimum: 0)
+            let (paid, overflow) = next.paidCents.addingReportingOverflow(amount)
+            if overflow { throw DataError(.overflow, "paying \(amount) cents overflows 64-bit arithmetic") }
+            next.status = .paid
+            next.paidCents = paid
+        } else if type.equals("OrderShipped") {
+            _ = try Self.fields(event, [])
+            next.status = .shipped
+        } else {
+            let fields = try Self.fields(event, ["reason"])
+            if let reason = fields[0], case .string = reason {} else if fields[0] != nil {
+                throw DataError(.badPayload, "\"reason\" must be a string")
+            }
+            next.status = .cancelled
+        }
+        return next
+    }
+
+    public func encode(_ state: State, into data: inout [UInt8]) {
+        JSONWriter.appendRaw("{\"status\":", to: &data)
+        switch state.status {
+        case .placed: JSONWriter.appendString("placed", to: &data)
+        case .paid: JSONWriter.appendString("paid", to: &data)
+        case .shipped: JSONWriter.appendString("shipped", to: &data)
+        case .cancelled: JSONWriter.appendString("cancelled", to: &data)
+        }
+        JSONWriter.appendRaw(",\"customer_id\":", to: &data)
+        JSONWriter.appendString(state.customerID, to: &data)
+        JSONWriter.appendRaw(",\"currency\":", to: &data)
+        JSONWriter.appendString(state.currency, to: &data)
+        JSONWriter.appendRaw(",\"lines\":{", to: &data)
+        // Lines sorted by sku bytes: the same state always gives the same text.
+        for (index, entry) in state.lines.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }).enumerated() {
+            if index > 0 { data.append(UInt8(ascii: ",")) }
+            JSONWriter.appendString(entry.key, to: &data)
+            JSONWriter.appendRaw(":{\"qty\":", to: &data)
+            JSONWriter.appendInteger(entry.value.qty, to: &data)
+            JSONWriter.appendRaw(",\"price_cents\":", to: &data)
+            JSONWriter.appendInteger(entry.value.priceCents, to: &data)
+            data.append(UInt8(ascii: "}"))
+        }
+        JSONWriter.appendRaw("},\"item_count\":", to: &data)
+        JSONWriter.appendInteger(state.itemCount, to: &data)
+        JSONWriter.appendRaw(",\"total_cents\":", to: &data)
+        JSONWriter.appendInteger(state.totalCents, to: &data)
+        JSONWriter.appendRaw(",\"paid_cents\":", to: &data)
+        JSONWriter.appendInteger(state.paidCents, to: &data)
+        data.append(UInt8(ascii: "}"))
+    }
+
+    // MARK: Payload checks (each failure is bad_payload, with the field named)
+
+    static func fields(_ event: EventView, _ wanted: [StaticString]) throws(DataError) -> [JSONScanner.Field?] {
+        do {
+            return try JSONScanner.fields(of: event.payload, wanted: wanted)
+        } catch .notAnObject {
+            throw DataError(.badPayload, "the payload is not a JSON object")
+        } catch {
+            throw DataError(.badPayload, "the payload is not valid JSON")
+        }
+    }
+
+    static func string(_ field: JSONScanner.Field?, _ name: String) throws(DataError) -> [UInt8] {
+        guard let field else { throw DataError(.badPayload, "\"\(name)\" is missing") }
+        guard case .string(let value) = field else { throw DataError(.badPayload, "\"\(name)\" must be a string") }
+        return value
+    }
+
+    static func integer(_ field: JSONScanner.Field?, _ name: String, minimum: Int64) throws(DataError) -> Int64 {
+        guard let field else { throw DataError(.badPayload, "\"\(name)\" is missing") }
+        guard case .integer(let value) = field else {
+            throw DataError(.badPayload, "\"\(name)\" must be an integer that fits in 64 bits")
+        }
+        guard value >= minimum else { throw DataError(.badPayload, "\"\(name)\" must be ≥ \(minimum), found \(value)") }
+        return value
+    }
+}

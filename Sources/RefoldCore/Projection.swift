@@ -1,0 +1,75 @@
+/// A read model built by folding each aggregate's events in version order.
+///
+/// The engine (`AggregateFold`) keeps versions and quarantine; a projection only says how one
+/// event changes the state, and throws a `DataError` for bad data. A step must be a pure
+/// function of its inputs, so two folds of the same events agree row for row.
+///
+/// ```swift
+/// struct ItemCount: Projection {
+///     let name = "item_count"
+///     let version = 1
+///     func apply(_ state: Int?, _ event: EventView) throws(DataError) -> Int? {
+///         event.type.equals("ItemAdded") ? (state ?? 0) + 1 : state
+///     }
+///     func encode(_ state: Int, into data: inout [UInt8]) {
+///         JSONWriter.appendRaw("{\"count\":", to: &data)
+///         JSONWriter.appendInteger(Int64(state), to: &data)
+///         JSONWriter.appendRaw("}", to: &data)
+///     }
+/// }
+/// ```
+public protocol Projection: Sendable {
+    associatedtype State: Sendable
+
+    /// The read-model table's name, e.g. `order_summary`.
+    var name: String { get }
+    /// Changes whenever the fold's output would change; workers refuse jobs of another version.
+    var version: Int { get }
+
+    /// One fold step. `state` is nil until the aggregate has state; return nil to stay without
+    /// state (no row), or the new state. Unknown event types should return `state` unchanged.
+    func apply(_ state: State?, _ event: EventView) throws(DataError) -> State?
+
+    /// The row's JSON for a state.
+    func encode(_ state: State, into data: inout [UInt8])
+}
+
+/// A registered projection without its state type, so the CLI can pick one by name.
+public struct AnyProjection: Sendable {
+    public let name: String
+    public let version: Int
+    private let makeFold: @Sendable () -> any EventFold
+
+    public init<P: Projection>(_ projection: P) {
+        name = projection.name
+        version = projection.version
+        makeFold = { AggregateFold(projection) }
+    }
+
+    /// A fresh fold for one run over one range of aggregates.
+    public func fold() -> any EventFold {
+        makeFold()
+    }
+}
+
+/// The projections a binary knows, by name.
+public struct ProjectionRegistry: Sendable {
+    public private(set) var projections: [String: AnyProjection] = [:]
+
+    public init(_ projections: [AnyProjection] = []) {
+        for projection in projections { register(projection) }
+    }
+
+    public mutating func register(_ projection: AnyProjection) {
+        projections[projection.name] = projection
+    }
+
+    public func projection(named name: String) -> AnyProjection? {
+        projections[name]
+    }
+
+    public var names: [String] { projections.keys.sorted() }
+
+    /// The built-in projections (`order_summary`).
+    public static let builtIn = ProjectionRegistry([AnyProjection(OrderSummaryProjection())])
+}

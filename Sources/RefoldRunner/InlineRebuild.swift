@@ -1,0 +1,78 @@
+import Foundation
+import RefoldCore
+import RefoldSQLite
+
+/// Where a rebuild reads and writes.
+public struct RebuildLocations: Sendable, Equatable {
+    public var events: String
+    public var readModels: String
+    public var layout: EventTableLayout
+
+    public init(events: String, readModels: String? = nil, layout: EventTableLayout = EventTableLayout()) {
+        self.events = events
+        self.readModels = readModels ?? events
+        self.layout = layout
+    }
+}
+
+/// The whole rebuild in this one process, no Redis: `refold rebuild … --inline`.
+public enum InlineRebuild {
+    /// Rebuilds `projection` into its shadow table and swaps it in.
+    ///
+    /// - Parameters:
+    ///   - progress: called now and then with (events done, events total).
+    ///   - shouldStop: polled; when true the shadow is dropped, the live table is untouched,
+    ///     and `RunnerError(.infrastructure, "interrupted")` is thrown.
+    public static func run(
+        projection: AnyProjection, locations: RebuildLocations, strict: Bool,
+        progress: @escaping (Int, Int64) -> Void = { _, _ in },
+        shouldStop: @escaping () -> Bool = { false }
+    ) throws -> RebuildReport {
+        let start = Date()
+        // Validate the events side before anything is created on the read-model side.
+        let source = try SQLiteEventSource(path: locations.events, layout: locations.layout)
+        try SQLiteReadModelStore.validate(projection: projection.name)
+        let head = try source.headPosition()
+        let plan = try source.plan(tasks: 1)
+        let store = try SQLiteReadModelStore(path: locations.readModels)
+        let job = "inline-\(UUID().uuidString.prefix(8).lowercased())"
+        _ = try store.acquireLock(projection: projection.name, job: job, owner: "refold rebuild --inline, pid \(getpid())", seconds: 600)
+        defer { try? store.releaseLock(projection: projection.name, job: job) }
+        try store.createShadow(projection: projection.name)
+        let summary: TaskSummary
+        do {
+            summary = try RangeRebuild.run(
+                projection: projection, source: source, store: store, range: plan.ranges[0], head: head,
+                table: SQLiteReadModelStore.shadowTable(projection.name), job: job, strict: strict,
+                keepGoing: { done in
+                    progress(done, plan.totalEvents)
+                    return !shouldStop()
+                },
+                betweenChunks: { () throws(StoreError) in
+                    try store.renewLock(projection: projection.name, job: job, seconds: 600)
+                })
+        } catch {
+            // Whatever stopped the run, the live table stays as it was.
+            try? store.dropShadow(projection: projection.name)
+            try? store.discardQuarantine(projection: projection.name, job: job)
+            if let stop = error as? StrictModeDataError {
+                throw RunnerError(.notClean, strictMessage(projection.name, stop.record))
+            }
+            if (error as? StoreError)?.code == .stopped {
+                throw RunnerError(.infrastructure, "interrupted: the rebuild of \(projection.name) was stopped; the live table is untouched.")
+            }
+            throw error
+        }
+        try store.swapIn(projection: projection.name, job: job, head: head, projectionVersion: projection.version)
+        progress(summary.events, plan.totalEvents)
+        return RebuildReport(
+            projection: projection.name, job: job, events: summary.events, aggregates: summary.aggregates, rows: summary.rows,
+            seconds: Date().timeIntervalSince(start), tasks: 1, retries: 0, deadTasks: [],
+            taskSeconds: ["all": summary.seconds], headPosition: head, quarantined: summary.quarantined,
+            workers: 0, mode: "inline")
+    }
+
+    static func strictMessage(_ projection: String, _ record: QuarantineRecord) -> String {
+        return "strict mode: aggregate \(record.aggregate) has a data error at version \(record.version.map(String.init) ?? "NULL") (position \(record.position)): \(record.code.rawValue): \(record.reason); the live table of \(projection) is untouched (drop --strict to quarantine and go on)."
+    }
+}

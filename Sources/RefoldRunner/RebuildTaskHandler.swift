@@ -1,0 +1,63 @@
+import Foundation
+import RefoldCoordination
+import RefoldCore
+import RefoldSQLite
+
+/// A worker's side of a rebuild: fold one partition range into the job's shadow table.
+///
+/// Connections are opened per task (cheap next to a task's thousands of events), so the
+/// handler holds no C handle and is plainly `Sendable`.
+public struct RebuildTaskHandler: TaskHandler {
+    public let claimBatch = 1
+    let spec: RebuildJobSpec
+    let projection: AnyProjection
+    let jobID: String
+
+    /// Refuses (fatally) a job this binary would fold differently.
+    public init(jobID: String, spec: RebuildJobSpec, registry: ProjectionRegistry, overrides: LocationOverrides) throws {
+        guard spec.protocolVersion == 1 else {
+            throw TaskFailure(retryable: false, "job \(jobID) speaks rebuild protocol \(spec.protocolVersion); this worker speaks 1 (upgrade the worker).")
+        }
+        guard let projection = registry.projection(named: spec.projection) else {
+            throw TaskFailure(retryable: false, "this worker does not know the projection \"\(spec.projection)\" (known: \(registry.names.joined(separator: ", "))); run a refold binary that registers it.")
+        }
+        guard projection.version == spec.projectionVersion else {
+            throw TaskFailure(retryable: false, "this worker's \(spec.projection) is version \(projection.version) but job \(jobID) was planned with version \(spec.projectionVersion); refusing to write a different model (run the same refold build everywhere).")
+        }
+        var spec = spec
+        if let events = overrides.events { spec.locations.events = events }
+        if let readModels = overrides.readModels { spec.locations.readModels = readModels }
+        self.spec = spec
+        self.projection = projection
+        self.jobID = jobID
+    }
+
+    public func perform(_ task: TaskExecution) throws -> TaskOutput {
+        guard let range = AggregateRange(spec: task.lease.spec) else {
+            throw TaskFailure(retryable: false, "task \(task.lease.taskID) has a spec that is not a partition range: \(task.lease.spec.prefix(200))")
+        }
+        do {
+            let source = try SQLiteEventSource(path: spec.locations.events, layout: spec.locations.layout)
+            let store = try SQLiteReadModelStore(path: spec.locations.readModels, create: false)
+            guard try store.hasShadow(projection: spec.projection) else {
+                throw TaskFailure(retryable: false, "the shadow table \(SQLiteReadModelStore.shadowTable(spec.projection)) is missing in \(spec.locations.readModels) (was the rebuild cancelled?).")
+            }
+            let summary = try RangeRebuild.run(
+                projection: projection, source: source, store: store, range: range, head: spec.head,
+                table: SQLiteReadModelStore.shadowTable(spec.projection), job: jobID, strict: spec.strict,
+                keepGoing: { done in
+                    task.reportProgress(events: done)
+                    return !task.shouldAbandon
+                })
+            return TaskOutput(events: summary.events, result: summary.resultJSON)
+        } catch let failure as TaskFailure {
+            throw failure
+        } catch let stop as StrictModeDataError {
+            let record = stop.record
+            throw TaskFailure(retryable: false, "strict mode: aggregate \(record.aggregate) has a data error at version \(record.version.map(String.init) ?? "NULL") (position \(record.position)): \(record.code.rawValue): \(record.reason)")
+        } catch let error as StoreError {
+            if error.code == .stopped { throw TaskAbandoned() }
+            throw TaskFailure(retryable: error.code != .badInput, error.message)
+        }
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import RefoldCore
+import RefoldSQLite
+
+/// The result of `refold verify`.
+public struct VerifyReport: Sendable, Equatable {
+    /// One example of drift.
+    public struct Example: Sendable, Equatable {
+        public let aggregate: String
+        /// missing, extra, wrong or lagging.
+        public let kind: String
+        public let storedVersion: Int64?
+        public let expectedVersion: Int64?
+    }
+
+    public var projection: String
+    /// The position the fresh fold went up to (the model's checkpoint, or the head).
+    public var headPosition: Int64
+    public var expectedRows: Int = 0
+    public var storedRows: Int = 0
+    public var missing: Int = 0
+    public var extra: Int = 0
+    public var wrong: Int = 0
+    public var lagging: Int = 0
+    public var quarantined: Int = 0
+    public var examples: [Example] = []
+    public var seconds: Double = 0
+
+    public var ok: Bool { missing == 0 && extra == 0 && wrong == 0 && lagging == 0 }
+}
+
+/// Refolds every event and compares, row by row, with the stored model: a streaming merge
+/// of two id-ordered sequences, so memory does not grow with the model.
+///
+/// The fold goes up to the model's checkpoint (the head it was built at) when there is one,
+/// so a correct model that has not caught up with newer events is not called wrong; without
+/// a checkpoint it goes to the current head.
+public enum Verifier {
+    public static func run(projection: AnyProjection, locations: RebuildLocations, maxExamples: Int = 10) throws -> VerifyReport {
+        let start = Date()
+        let source = try SQLiteEventSource(path: locations.events, layout: locations.layout)
+        try SQLiteReadModelStore.validate(projection: projection.name)
+        guard FileManager.default.fileExists(atPath: locations.readModels) else {
+            throw RunnerError(.badInput, "read-model database \(locations.readModels) does not exist (set --read-models, or rebuild first).")
+        }
+        let store = try SQLiteReadModelStore(path: locations.readModels, create: false)
+        guard try store.hasModel(projection: projection.name) else {
+            throw RunnerError(.badInput, "there is no table \"\(projection.name)\" in \(locations.readModels) (rebuild it first: refold rebuild \(projection.name) --events …).")
+        }
+        let checkpoint = try store.checkpoint(projection: projection.name)
+        let head = try checkpoint?.position ?? source.headPosition()
+        var report = VerifyReport(projection: projection.name, headPosition: head)
+        let cursor = try store.cursor(projection: projection.name)
+        var stored = try cursor.next()
+
+        func note(_ kind: String, _ aggregate: [UInt8], stored: Int64?, expected: Int64?) {
+            if report.examples.count < maxExamples {
+                report.examples.append(.init(aggregate: String(decoding: aggregate, as: UTF8.self), kind: kind, storedVersion: stored, expectedVersion: expected))
+            }
+        }
+
+        let fold = projection.fold()
+        _ = try source.read(range: AggregateRange(lower: nil, upper: nil, estimatedEvents: 0), head: head, into: fold, afterChunk: { () throws(StoreError) in
+            let (rows, quarantined) = fold.drain()
+            report.quarantined += quarantined.count
+            for row in rows {
+                report.expectedRows += 1
+                while let current = stored, current.id.lexicographicallyPrecedes(row.aggregate) {
+                    report.extra += 1
+                    report.storedRows += 1
+                    note("extra", current.id, stored: current.version, expected: nil)
+                    stored = try cursor.next()
+                }
+                guard let current = stored, current.id == row.aggregate else {
+                    report.missing += 1
+                    note("missing", row.aggregate, stored: nil, expected: row.version)
+                    continue
+                }
+                report.storedRows += 1
+                if current.version < row.version {
+                    report.lagging += 1
+                    note("lagging", row.aggregate, stored: current.version, expected: row.version)
+                } else if current.version > row.version || !sameJSON(current.data, row.data) {
+                    report.wrong += 1
+                    note("wrong", row.aggregate, stored: current.version, expected: row.version)
+                }
+                stored = try cursor.next()
+            }
+        })
+        while let current = stored {
+            report.extra += 1
+            report.storedRows += 1
+            note("extra", current.id, stored: current.version, expected: nil)
+            stored = try cursor.next()
+        }
+        report.seconds = Date().timeIntervalSince(start)
+        return report
+    }
+
+    /// Equal JSON values, whatever the key order and whitespace.
+    static func sameJSON(_ stored: [UInt8], _ expected: [UInt8]) -> Bool {
+        if stored == expected { return true }
+        guard let a = try? JSONScanner.parse(stored), let b = try? JSONScanner.parse(expected) else { return false }
+        return a == b
+    }
+}

@@ -1,0 +1,156 @@
+import Foundation
+import RefoldCore
+
+/// Reads a Laravel event table from SQLite, read-only, without changing the file or its
+/// settings.
+///
+/// **Locking.** A rebuild's reads are long; a rollback-journal database (SQLite's default,
+/// and Laravel's) blocks every commit while any read transaction is open. So the reader never
+/// holds one for long: it reads in chunks of about `chunkEvents` events, each chunk a fresh
+/// statement that ends at an aggregate boundary, and resets between chunks — which ends its
+/// read transaction and lets waiting writers (busy timeout 30 s) commit. In WAL mode readers
+/// and writers do not block each other at all; the journal mode is left as the user set it.
+public final class SQLiteEventSource {
+    public let path: String
+    public let layout: EventTableLayout
+    private let connection: SQLiteConnection
+
+    /// Opens the file read-only and checks that the table and its five columns exist.
+    public init(path: String, layout: EventTableLayout = EventTableLayout()) throws(StoreError) {
+        self.path = path
+        self.layout = layout
+        connection = try SQLiteConnection(path: path, readOnly: true)
+        // Connection-level settings only: nothing is written to the file.
+        try connection.execute("PRAGMA query_only = 1; PRAGMA mmap_size = 1073741824; PRAGMA cache_size = -65536")
+        let file = URL(fileURLWithPath: path).lastPathComponent
+        let kind = try connection.prepare("SELECT type FROM sqlite_master WHERE name = ?1 AND type IN ('table', 'view')")
+        try kind.bind([.text(layout.table)])
+        guard try kind.step() else {
+            throw StoreError(.badInput, "table \"\(layout.table)\" not found in \(file) (set --events-table).")
+        }
+        let info = try connection.prepare("SELECT name FROM pragma_table_info(?1)")
+        try info.bind([.text(layout.table)])
+        var present: Set<String> = []
+        while try info.step() { present.insert(info.text(0)) }
+        let missing = layout.columns.filter { !present.contains($0.name) }
+        if !missing.isEmpty {
+            let names = missing.map { "\"\($0.name)\"" }.joined(separator: ", ")
+            let flags = missing.map(\.flag).joined(separator: ", ")
+            throw StoreError(.badInput, "table \"\(layout.table)\" in \(file) is not an event table: column\(missing.count > 1 ? "s" : "") \(names) missing (set \(flags), or --events-table).")
+        }
+    }
+
+    private var table: String { quoteIdentifier(layout.table) }
+    private var idColumn: String { quoteIdentifier(layout.id) }
+    private var aggregateColumn: String { quoteIdentifier(layout.aggregate) }
+
+    /// The highest position now: a rebuild folds up to this and no further.
+    public func headPosition() throws(StoreError) -> Int64 {
+        try connection.scalarInt("SELECT max(\(idColumn)) FROM \(table)") ?? 0
+    }
+
+    /// Splits the aggregate id space into about `tasks` ranges of near-equal event counts,
+    /// from the `(aggregate_uuid)` index alone (a covering index scan inside SQLite, never a
+    /// table scan, never `ANALYZE`).
+    public func plan(tasks: Int) throws(StoreError) -> PartitionPlan {
+        let total = try connection.scalarInt("SELECT count(\(aggregateColumn)) FROM \(table)") ?? 0
+        guard tasks > 1, total > 0 else {
+            return PartitionPlan(ranges: [AggregateRange(lower: nil, upper: nil, estimatedEvents: total)], totalEvents: total)
+        }
+        let step = max(1, (total + Int64(tasks) - 1) / Int64(tasks))
+        let statement = try connection.prepare("""
+            SELECT a, rn FROM (
+              SELECT \(aggregateColumn) AS a, row_number() OVER (ORDER BY \(aggregateColumn)) AS rn
+              FROM \(table) WHERE \(aggregateColumn) IS NOT NULL
+            ) WHERE rn % ?1 = 1 AND rn > 1
+            """)
+        try statement.bind([.int(step)])
+        var samples: [(id: [UInt8], before: Int64)] = []
+        while try statement.step() {
+            samples.append((statement.copyBytes(0), statement.int64(1) - 1))
+        }
+        return PartitionPlan.fromSamples(samples, total: total)
+    }
+
+    /// Streams the events of `range` with position ≤ `head` into `fold`, grouped by aggregate
+    /// in (version, position) order, in chunks that each end at an aggregate boundary.
+    /// `keepGoing(eventsSoFar)` is asked every 4096 events; returning false throws `.stopped`.
+    /// Memory stays bounded whatever the range size: one row at a time.
+    ///
+    /// `afterChunk` runs between chunks, when no read transaction is open: the place to write
+    /// (a write from another connection while this one reads would wait on its own reader).
+    public func read(
+        range: AggregateRange, head: Int64, into fold: any EventFold, chunkEvents: Int = 50_000,
+        keepGoing: (Int) -> Bool = { _ in true },
+        afterChunk: () throws(StoreError) -> Void = {}
+    ) throws(StoreError) -> Int {
+        let columns = [layout.id, layout.aggregate, layout.version, layout.eventClass, layout.payload].map(quoteIdentifier).joined(separator: ", ")
+        let order = "ORDER BY \(aggregateColumn), \(quoteIdentifier(layout.version)), \(idColumn)"
+        let upper = range.upper == nil ? "" : " AND \(aggregateColumn) < ?2"
+        let first = try connection.prepare("SELECT \(columns) FROM \(table) WHERE \(aggregateColumn) >= ?1\(upper) AND \(idColumn) <= ?3 \(order)")
+        let next = try connection.prepare("SELECT \(columns) FROM \(table) WHERE \(aggregateColumn) > ?1\(upper) AND \(idColumn) <= ?3 \(order)")
+        for statement in [first, next] {
+            if let upperBound = range.upper { try statement.bind([.null, .bytes(upperBound)]) }
+            statement.bindInt(3, head)
+        }
+        try first.bind([.bytes(range.lower ?? [])])
+
+        var total = 0
+        var statement = first
+        var current: [UInt8] = []
+        while true {
+            var inChunk = 0
+            var boundary = false
+            defer { statement.reset() }  // ends the chunk's read transaction
+            while try statement.step() {
+                let aggregate = statement.bytes(1)
+                let isNew = !Self.equal(current, aggregate)
+                if isNew {
+                    if inChunk >= chunkEvents {
+                        boundary = true
+                        break
+                    }
+                    current = Array(aggregate)
+                }
+                fold.consume(EventView(
+                    position: statement.int64(0), aggregate: aggregate,
+                    version: statement.isNull(2) ? nil : statement.int64(2),
+                    eventClass: statement.bytes(3), payload: statement.bytes(4)))
+                inChunk += 1
+                total += 1
+                if total & 4095 == 0, !keepGoing(total) { throw StoreError(.stopped, "the read of \(path) was stopped") }
+            }
+            statement.reset()
+            if !boundary { break }
+            try afterChunk()
+            guard keepGoing(total) else { throw StoreError(.stopped, "the read of \(path) was stopped") }
+            // Resume after the last aggregate read in full.
+            current.withUnsafeBytes { next.bindText(1, $0) }
+            statement = next
+            current = []
+        }
+        fold.finish()
+        try afterChunk()
+        return total
+    }
+
+    @inline(__always) static func equal(_ bytes: [UInt8], _ view: UnsafeRawBufferPointer) -> Bool {
+        guard bytes.count == view.count else { return false }
+        return bytes.withUnsafeBytes { mine in
+            guard let a = mine.baseAddress, let b = view.baseAddress else { return true }
+            return memcmp(a, b, view.count) == 0
+        }
+    }
+
+    /// `sum(json_extract(payload, '$.qty'))` over the whole table, in SQLite's own C code: the
+    /// floor every rebuild figure is compared with. Returns its wall time in seconds.
+    public func jsonScanFloor() throws(StoreError) -> Double {
+        let start = Date()
+        _ = try connection.scalarInt("SELECT sum(json_extract(\(quoteIdentifier(layout.payload)), '$.qty')) FROM \(table)")
+        return Date().timeIntervalSince(start)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

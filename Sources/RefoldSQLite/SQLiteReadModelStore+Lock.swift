@@ -1,0 +1,63 @@
+import Foundation
+
+/// One rebuild per model at a time. The lock lives with the model (in the read-model
+/// database), so every coordinator of that model sees it wherever it runs; it expires, so a
+/// crashed coordinator's lock does not block the next run forever.
+extension SQLiteReadModelStore {
+    /// A lock holder.
+    public struct LockHolder: Sendable, Equatable {
+        public let job: String
+        public let owner: String
+        /// Seconds since the epoch when the lock lapses unless renewed.
+        public let expiresAt: Int64
+    }
+
+    /// Takes the lock for `job`. Throws `.locked` if another job holds an unexpired lock.
+    /// Returns the previous holder when its lock had expired (an orphan to clean up).
+    @discardableResult
+    public func acquireLock(projection: String, job: String, owner: String, seconds: Int64) throws(StoreError) -> LockHolder? {
+        let now = Int64(Date().timeIntervalSince1970)
+        try connection.execute("BEGIN IMMEDIATE")
+        do throws(StoreError) {
+            let existing = try lockHolder(projection: projection)
+            if let existing, existing.job != job, existing.expiresAt > now {
+                throw StoreError(.locked, "another rebuild of \(projection) is running (job \(existing.job), \(existing.owner), lock valid for \(existing.expiresAt - now) s more); wait for it to finish or run `refold cancel \(existing.job)`.")
+            }
+            try connection.prepare("INSERT OR REPLACE INTO refold_locks (projection, owner, job, expires_at) VALUES (?1, ?2, ?3, ?4)")
+                .run([.text(projection), .text(owner), .text(job), .int(now + seconds)])
+            try connection.execute("COMMIT")
+            return existing.flatMap { $0.job == job ? nil : $0 }
+        } catch {
+            try? connection.execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Extends the lock; throws `.locked` if it is no longer this job's.
+    public func renewLock(projection: String, job: String, seconds: Int64) throws(StoreError) {
+        let now = Int64(Date().timeIntervalSince1970)
+        try connection.prepare("UPDATE refold_locks SET expires_at = ?1 WHERE projection = ?2 AND job = ?3")
+            .run([.int(now + seconds), .text(projection), .text(job)])
+        if connection.changes == 0 {
+            throw StoreError(.locked, "the rebuild lock of \(projection) was taken over by another run.")
+        }
+    }
+
+    /// Releases the lock if this job holds it.
+    public func releaseLock(projection: String, job: String) throws(StoreError) {
+        try connection.prepare("DELETE FROM refold_locks WHERE projection = ?1 AND job = ?2").run([.text(projection), .text(job)])
+    }
+
+    /// The current holder, expired or not.
+    public func lockHolder(projection: String) throws(StoreError) -> LockHolder? {
+        let statement = try connection.prepare("SELECT job, owner, expires_at FROM refold_locks WHERE projection = ?1")
+        try statement.bind([.text(projection)])
+        guard try statement.step() else { return nil }
+        return LockHolder(job: statement.text(0), owner: statement.text(1), expiresAt: statement.int64(2))
+    }
+
+    /// Forgets the quarantine records a job wrote (its model was never swapped in).
+    public func discardQuarantine(projection: String, job: String) throws(StoreError) {
+        try connection.prepare("DELETE FROM refold_quarantine WHERE projection = ?1 AND job = ?2").run([.text(projection), .text(job)])
+    }
+}

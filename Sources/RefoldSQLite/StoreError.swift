@@ -1,0 +1,23 @@
+/// The one error type of the SQLite stores.
+public struct StoreError: Error, CustomStringConvertible, Sendable {
+    public enum Code: Sendable, Equatable {
+        /// The file, table or column the user named is not there or not usable: exit 2.
+        case badInput
+        /// The database is locked past its timeout, full, corrupt, or the disk failed: exit 3.
+        case infrastructure
+        /// Another rebuild holds the model's lock: exit 2 (run later, or cancel the other).
+        case locked
+        /// The caller asked a long read to stop (lease lost, shutdown).
+        case stopped
+    }
+
+    public let code: Code
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}
