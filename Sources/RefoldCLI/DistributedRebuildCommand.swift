@@ -12,7 +12,7 @@ enum DistributedRebuildCommand {
     ) throws -> RebuildReport {
         let workerCount = workers ?? ProcessInfo.processInfo.activeProcessorCount
         if workerCount == 0, redis.explicitURL() == nil {
-            throw CLIError(.badInput, "--workers 0 uses only workers running elsewhere, so they need a shared Redis: pass --redis redis://host:port or set REFOLD_REDIS_URL.")
+            throw CLIError(.badInput, "--workers 0 uses only workers running elsewhere and therefore needs a shared Redis: pass --redis redis://host:port or set REFOLD_REDIS_URL.")
         }
         let taskCount = tasks ?? max(8, 4 * max(workerCount, 1))
         // Check the inputs before starting a private redis-server.

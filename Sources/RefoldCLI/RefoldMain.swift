@@ -16,6 +16,9 @@ public enum RefoldMain {
             var command = try RefoldCommand.parseAsRoot(arguments)
             try command.run()
             exit(0)
+        } catch let code as ExitCode {
+            // Thrown on purpose after a command printed its result (drift, dead tasks).
+            exit(code.rawValue)
         } catch let error as CLIError {
             StandardError.line("refold: \(error.message)")
             exit(error.exitCode.rawValue)

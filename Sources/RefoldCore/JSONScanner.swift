@@ -35,7 +35,12 @@ public struct JSONScanner {
         var scanner = JSONScanner(bytes)
         var found = [Field?](repeating: nil, count: wanted.count)
         scanner.skipWhitespace()
-        guard scanner.peek() == UInt8(ascii: "{") else { throw JSONError.notAnObject }
+        guard scanner.peek() == UInt8(ascii: "{") else {
+            // Tell "valid JSON but not an object" from "not JSON at all".
+            try scanner.skipValue()
+            scanner.skipWhitespace()
+            throw scanner.index == bytes.count ? JSONError.notAnObject : JSONError.malformed
+        }
         scanner.index += 1
         scanner.skipWhitespace()
         var key: [UInt8] = []

@@ -31,7 +31,14 @@ public final class SQLiteConnection {
         sqlite3_busy_timeout(opened, Int32(busyTimeout * 1000))
         sqlite3_extended_result_codes(opened, 1)
         // Fail now, not on the first query, if the file is not a database.
-        try execute("SELECT count(*) FROM sqlite_master")
+        do {
+            try execute("SELECT count(*) FROM sqlite_master")
+        } catch {
+            if (sqlite3_errcode(opened) & 0xFF) == SQLITE_NOTADB {
+                throw StoreError(.badInput, "\(path) is not an SQLite database (check --events / --read-models).")
+            }
+            throw error
+        }
     }
 
     deinit {

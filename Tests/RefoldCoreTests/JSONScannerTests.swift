@@ -1,0 +1,70 @@
+import RefoldCore
+import Testing
+
+@Suite struct JSONScannerTests {
+    func fields(_ text: String, _ wanted: [StaticString]) throws -> [JSONScanner.Field?] {
+        let bytes = Array(text.utf8)
+        return try bytes.withUnsafeBytes { try JSONScanner.fields(of: $0, wanted: wanted) }
+    }
+
+    func fieldsOfBytes(_ bytes: [UInt8]) throws -> [JSONScanner.Field?] {
+        try bytes.withUnsafeBytes { try JSONScanner.fields(of: $0, wanted: ["a"]) }
+    }
+
+    @Test(arguments: [
+        "", " ", "{", "}", "{\"a\":}", "{\"a\":1,}", "{,}", "{\"a\" 1}", "{a:1}", "{'a':1}", "{\"a\":01}", "{\"a\":-}", "{\"a\":1.}",
+        "{\"a\":.5}", "{\"a\":1e}", "{\"a\":+1}", "{\"a\":NaN}", "{\"a\":Infinity}", "{\"a\":-Infinity}", "{\"a\":tru}", "{\"a\":nul}",
+        "{\"a\":\"\\x\"}", "{\"a\":\"\\u12\"}", "{\"a\":\"tab\there\"}", "{\"a\":1} {}", "{\"a\":1}x", "{\"a\":[1,]}", "{\"a\":[1 2]}",
+        "{\"a\":{\"b\"}}", "{\"a\":\"unterminated}",
+    ])
+    func rejectsMalformed(_ text: String) {
+        #expect(throws: JSONError.malformed) { try fields(text, ["a"]) }
+    }
+
+    @Test(arguments: ["[]", "1", "\"x\"", "null", "true"])
+    func rejectsNonObjects(_ text: String) {
+        #expect(throws: JSONError.self) { try fields(text, ["a"]) }
+    }
+
+    @Test func rejectsInvalidUTF8AndBOM() {
+        let cases: [[UInt8]] = [
+            [0xEF, 0xBB, 0xBF] + Array(#"{"a":1}"#.utf8),  // BOM
+            Array(#"{"a":""#.utf8) + [0xFF] + Array(#""}"#.utf8),  // invalid byte
+            Array(#"{"a":""#.utf8) + [0xC0, 0xAF] + Array(#""}"#.utf8),  // overlong
+            Array(#"{"a":""#.utf8) + [0xED, 0xA0, 0x80] + Array(#""}"#.utf8),  // encoded surrogate
+            Array(#"{"a":""#.utf8) + [0xF4, 0x90, 0x80, 0x80] + Array(#""}"#.utf8),  // above U+10FFFF
+            Array(#"{"a":""#.utf8) + [0xE2, 0x82] + Array(#""}"#.utf8),  // truncated
+            Array(#"{"x":""#.utf8) + [0xFF] + Array(#"","a":1}"#.utf8),  // invalid in a skipped field too
+        ]
+        for bytes in cases {
+            #expect(throws: JSONError.malformed) { try fieldsOfBytes(bytes) }
+        }
+    }
+
+    @Test func integersAndOtherNumbers() throws {
+        let found = try fields(#"{"a":-9223372036854775808,"b":9223372036854775807,"c":9223372036854775808,"d":3.0,"e":1e2,"f":-0,"g":"3","h":true,"i":null,"j":{},"k":[]}"#,
+                               ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "z"])
+        #expect(found == [.integer(.min), .integer(.max), .otherNumber, .otherNumber, .otherNumber, .integer(0), .string(Array("3".utf8)), .bool, .null, .object, .array, nil])
+    }
+
+    @Test func escapesDecodeInKeysAndValues() throws {
+        let found = try fields(#"{"q\u0074y":"\u00e9\n\"\\\/","x":"\ud83d\ude00","lone":"\ud800"}"#, ["qty", "x", "lone"])
+        #expect(found[0] == .string(Array("é\n\"\\/".utf8)))
+        #expect(found[1] == .string(Array("😀".utf8)))
+        #expect(found[2] == .string([0xED, 0xA0, 0x80]))
+    }
+
+    @Test func lastDuplicateWinsAndDeepValuesAreSkipped() throws {
+        let deep = String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000)
+        let found = try fields(#"{"a":1,"skip":\#(deep),"a":2}"#, ["a"])
+        #expect(found == [.integer(2)])
+    }
+
+    @Test func treesCompareWithoutKeyOrder() throws {
+        #expect(tree(#"{"a":1,"b":[1,{"c":"x"}]}"#) == tree(#" { "b" : [ 1 , { "c" : "x" } ] , "a" : 1 } "#))
+        #expect(tree(#"{"a":1}"#) != tree(#"{"a":2}"#))
+        var out: [UInt8] = []
+        JSONWriter.canonical(try #require(tree(#"{"b":1,"a":"\u0001"}"#)), to: &out)
+        #expect(String(decoding: out, as: UTF8.self) == #"{"a":"\u0001","b":1}"#)
+    }
+}
