@@ -66,7 +66,8 @@ let package = Package(
         ),
         .executableTarget(name: "refold", dependencies: ["RefoldCLI"], swiftSettings: strict),
 
-        // Tests.
+        // Tests. The fixture is a user's binary in miniature: its own projections, refold's CLI.
+        .executableTarget(name: "refold-fixture", dependencies: ["RefoldCLI", "RefoldCore"], path: "Tests/RefoldFixture", swiftSettings: strict),
         .target(name: "RefoldTestSupport", dependencies: ["RefoldRedis", "RefoldProcess"], path: "Tests/RefoldTestSupport", swiftSettings: strict),
         .testTarget(name: "RefoldRedisTests", dependencies: ["RefoldRedis", "RefoldTestSupport"], swiftSettings: strict),
         .testTarget(

@@ -281,17 +281,20 @@ public final class WorkerLoop: Sendable {
                 let output = try handler.perform(execution)
                 completions.append(TaskCompletion(lease: lease, events: output.events, result: output.result))
             } catch let failure as TaskFailure {
+                // Ask before dropping the lease from the book: a dropped lease reads as lost.
+                let lost = execution.leaseLost
                 book.state.withLock { $0.drop(lease) }
                 statistics.withLock { $0.failed += 1 }
                 logger.warning("task failed", metadata: [
                     "refold.job": "\(lease.jobID)", "refold.task": "\(lease.taskID)", "refold.error": "\(failure.message)",
                 ])
-                if !execution.leaseLost {
+                if !lost {
                     _ = try client.fail(lease: lease, worker: options.workerID, retryable: failure.retryable, error: failure.message)
                 }
             } catch {
+                let lost = execution.leaseLost
                 book.state.withLock { $0.drop(lease) }
-                if execution.leaseLost {
+                if lost {
                     statistics.withLock { $0.abandoned += 1 }
                     logger.info("lease lost; task abandoned", metadata: ["refold.job": "\(lease.jobID)", "refold.task": "\(lease.taskID)"])
                 } else {

@@ -1,7 +1,8 @@
 /// Consumes events in (aggregate, version, position) order and produces rows and quarantines.
 public protocol EventFold: AnyObject {
     /// Folds one event. Events must arrive grouped by aggregate, in version order.
-    func consume(_ event: EventView)
+    /// Throws only what is not a data error (data errors quarantine the aggregate).
+    func consume(_ event: EventView) throws
     /// Ends the current aggregate (call once after the last event).
     func finish()
     /// Takes the rows and quarantine records produced so far.
@@ -14,6 +15,20 @@ public protocol EventFold: AnyObject {
     var aggregatesSeen: Int { get }
     /// Set by strict mode: the first quarantine, if any.
     var firstQuarantine: QuarantineRecord? { get }
+}
+
+/// A projection failed on an event with an error that is not a data error: the task fails
+/// (and is retried); the aggregate is not quarantined, because the data may be fine.
+public struct ProjectionFailure: Error, Sendable, CustomStringConvertible {
+    public let projection: String
+    public let aggregate: String
+    public let version: Int64?
+    public let position: Int64
+    public let underlying: String
+
+    public var description: String {
+        "projection \(projection) failed on aggregate \(aggregate) at version \(version.map(String.init) ?? "NULL") (position \(position)): \(underlying)"
+    }
 }
 
 /// The fold engine for one projection.
@@ -43,7 +58,7 @@ public final class AggregateFold<P: Projection>: EventFold {
 
     public var pendingRows: Int { rows.count }
 
-    public func consume(_ event: EventView) {
+    public func consume(_ event: EventView) throws {
         eventsConsumed += 1
         if !hasCurrent || !Self.same(current, event.aggregate) {
             finish()
@@ -63,8 +78,12 @@ public final class AggregateFold<P: Projection>: EventFold {
         do {
             state = try projection.apply(state, event)
             version = eventVersion
-        } catch {
+        } catch let error as DataError {
             quarantine(event, error)
+        } catch {
+            throw ProjectionFailure(
+                projection: projection.name, aggregate: event.aggregateID, version: event.version,
+                position: event.position, underlying: "\(error)")
         }
     }
 

@@ -26,7 +26,12 @@ public struct OrderSummaryProjection: Projection {
         public var paidCents: Int64
     }
 
-    public func apply(_ state: State?, _ event: EventView) throws(DataError) -> State? {
+    public func apply(_ state: State?, _ event: EventView) throws -> State? {
+        try step(state, event)
+    }
+
+    /// The fold step with its only possible error spelled out: bad data.
+    func step(_ state: State?, _ event: EventView) throws(DataError) -> State? {
         let type = event.type
         // Decided by type and whether state exists, before the payload is read.
         if type.equals("OrderPlaced") {

@@ -8,7 +8,7 @@
 /// struct ItemCount: Projection {
 ///     let name = "item_count"
 ///     let version = 1
-///     func apply(_ state: Int?, _ event: EventView) throws(DataError) -> Int? {
+///     func apply(_ state: Int?, _ event: EventView) throws -> Int? {
 ///         event.type.equals("ItemAdded") ? (state ?? 0) + 1 : state
 ///     }
 ///     func encode(_ state: Int, into data: inout [UInt8]) {
@@ -28,7 +28,11 @@ public protocol Projection: Sendable {
 
     /// One fold step. `state` is nil until the aggregate has state; return nil to stay without
     /// state (no row), or the new state. Unknown event types should return `state` unchanged.
-    func apply(_ state: State?, _ event: EventView) throws(DataError) -> State?
+    ///
+    /// Throw a `DataError` for bad data: the aggregate is quarantined and the run goes on.
+    /// Any other error means the projection itself cannot go on (a bug, a missing resource):
+    /// the task fails, is retried, and after its last attempt is dead-lettered and reported.
+    func apply(_ state: State?, _ event: EventView) throws -> State?
 
     /// The row's JSON for a state.
     func encode(_ state: State, into data: inout [UInt8])

@@ -19,6 +19,8 @@ public enum DistributedRebuild {
         public var maxAttempts: Int = 3
         /// A crashed local worker is replaced at most this many times in one run.
         public var maxWorkerRestarts: Int
+        /// How long Redis may be unreachable before the run gives up, in seconds.
+        public var redisOutageTolerance: Double = 30
 
         public init(projection: AnyProjection, locations: RebuildLocations, workers: Int, tasks: Int, leaseMilliseconds: Int, strict: Bool) {
             self.projection = projection
@@ -105,25 +107,45 @@ public enum DistributedRebuild {
         var lastRenewal = Date()
         var lastReap = Date()
         var failure: RunnerError?
-        let status = try client.waitForJoin(jobID: jobID, poll: 0.1, shouldStop: { failure != nil || shouldStop() }) { status in
-            progress(status.eventsDone, status.eventsTotal, "\(status.done)/\(status.total) tasks")
-            let now = Date()
-            if now.timeIntervalSince(lastRenewal) > 5 {
-                lastRenewal = now
-                do {
-                    try store.renewLock(projection: name, job: jobID, seconds: lockSeconds)
-                } catch {
-                    failure = RunnerError(.infrastructure, "lost the rebuild lock of \(name): \(error)")
+        // Wait for the join, riding through Redis outages (a restart, a failover) of up to
+        // `redisOutageTolerance` seconds: workers reconnect on their own, and the protocol's
+        // state survives a restart with AOF.
+        var status: JobStatus?
+        var outageSince: Date?
+        while status == nil {
+            do {
+                status = try client.waitForJoin(jobID: jobID, poll: 0.1, shouldStop: { failure != nil || shouldStop() }) { status in
+                    outageSince = nil
+                    progress(status.eventsDone, status.eventsTotal, "\(status.done)/\(status.total) tasks")
+                    let now = Date()
+                    if now.timeIntervalSince(lastRenewal) > 5 {
+                        lastRenewal = now
+                        do {
+                            try store.renewLock(projection: name, job: jobID, seconds: lockSeconds)
+                        } catch {
+                            failure = RunnerError(.infrastructure, "lost the rebuild lock of \(name): \(error)")
+                        }
+                    }
+                    if now.timeIntervalSince(lastReap) > 1 {
+                        lastReap = now
+                        _ = try? client.reap(jobID: jobID)
+                    }
+                    if let pool, pool.replaceCrashed() > 0, pool.restarts > options.maxWorkerRestarts {
+                        failure = RunnerError(.infrastructure, "local worker processes kept crashing (\(pool.restarts) restarts); their logs are in \(logDirectory.path).")
+                    }
                 }
-            }
-            if now.timeIntervalSince(lastReap) > 1 {
-                lastReap = now
-                _ = try? client.reap(jobID: jobID)
-            }
-            if let pool, pool.replaceCrashed() > 0, pool.restarts > options.maxWorkerRestarts {
-                failure = RunnerError(.infrastructure, "local worker processes kept crashing (\(pool.restarts) restarts); their logs are in \(logDirectory.path).")
+            } catch {
+                guard let coordination = error as? CoordinationError, coordination.isConnectionFailure else { throw error }
+                let since = outageSince ?? Date()
+                outageSince = since
+                if Date().timeIntervalSince(since) > options.redisOutageTolerance || shouldStop() {
+                    throw RunnerError(.infrastructure, "Redis at \(redis.url.endpointDescription) stayed unreachable for \(Int(options.redisOutageTolerance)) s during the rebuild of \(name) (\(coordination.message)); the live table is untouched.")
+                }
+                progress(0, 0, "Redis unreachable, retrying")
+                Thread.sleep(forTimeInterval: 0.2)
             }
         }
+        guard let status else { throw RunnerError(.infrastructure, "no status") }
         if let failure { throw failure }
         if !status.isFinished {
             throw RunnerError(.infrastructure, "interrupted: the rebuild of \(name) was cancelled (job \(jobID)); the live table is untouched.")

@@ -58,6 +58,12 @@ public struct RebuildTaskHandler: TaskHandler {
         } catch let error as StoreError {
             if error.code == .stopped { throw TaskAbandoned() }
             throw TaskFailure(retryable: error.code != .badInput, error.message)
+        } catch let failure as ProjectionFailure {
+            // Maybe transient (a resource the projection needs); retried until max attempts.
+            throw TaskFailure(retryable: true, failure.description)
+        } catch {
+            // Anything else counts as a failure (retried), never as a silent hand-back.
+            throw TaskFailure(retryable: true, "\(error)")
         }
     }
 }

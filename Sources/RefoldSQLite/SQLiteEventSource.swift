@@ -83,7 +83,7 @@ public final class SQLiteEventSource {
         range: AggregateRange, head: Int64, into fold: any EventFold, chunkEvents: Int = 50_000,
         keepGoing: (Int) -> Bool = { _ in true },
         afterChunk: () throws(StoreError) -> Void = {}
-    ) throws(StoreError) -> Int {
+    ) throws -> Int {
         let columns = [layout.id, layout.aggregate, layout.version, layout.eventClass, layout.payload].map(quoteIdentifier).joined(separator: ", ")
         let order = "ORDER BY \(aggregateColumn), \(quoteIdentifier(layout.version)), \(idColumn)"
         let upper = range.upper == nil ? "" : " AND \(aggregateColumn) < ?2"
@@ -112,7 +112,7 @@ public final class SQLiteEventSource {
                     }
                     current = Array(aggregate)
                 }
-                fold.consume(EventView(
+                try fold.consume(EventView(
                     position: statement.int64(0), aggregate: aggregate,
                     version: statement.isNull(2) ? nil : statement.int64(2),
                     eventClass: statement.bytes(3), payload: statement.bytes(4)))
@@ -143,11 +143,20 @@ public final class SQLiteEventSource {
     }
 
     /// `sum(json_extract(payload, '$.qty'))` over the whole table, in SQLite's own C code: the
-    /// floor every rebuild figure is compared with. Returns its wall time in seconds.
-    public func jsonScanFloor() throws(StoreError) -> Double {
+    /// floor every rebuild figure is compared with. Returns its wall time in seconds, and
+    /// whether the table had malformed JSON (then the query guards each payload with
+    /// `json_valid`, since `json_extract` stops at the first malformed one).
+    public func jsonScanFloor() throws(StoreError) -> (seconds: Double, guarded: Bool) {
+        let payload = quoteIdentifier(layout.payload)
         let start = Date()
-        _ = try connection.scalarInt("SELECT sum(json_extract(\(quoteIdentifier(layout.payload)), '$.qty')) FROM \(table)")
-        return Date().timeIntervalSince(start)
+        do {
+            _ = try connection.scalarInt("SELECT sum(json_extract(\(payload), '$.qty')) FROM \(table)")
+            return (Date().timeIntervalSince(start), false)
+        } catch {
+            let guarded = Date()
+            _ = try connection.scalarInt("SELECT sum(CASE WHEN json_valid(\(payload)) THEN json_extract(\(payload), '$.qty') END) FROM \(table)")
+            return (Date().timeIntervalSince(guarded), true)
+        }
     }
 }
 

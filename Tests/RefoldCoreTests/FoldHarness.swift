@@ -19,7 +19,7 @@ func fold<P: Projection>(_ projection: P, _ events: [TestEvent]) -> (rows: [Fold
         aggregate.withUnsafeBytes { a in
             eventClass.withUnsafeBytes { c in
                 payload.withUnsafeBytes { p in
-                    engine.consume(EventView(position: event.position == 0 ? Int64(index + 1) : event.position, aggregate: a, version: event.version, eventClass: c, payload: p))
+                    try? engine.consume(EventView(position: event.position == 0 ? Int64(index + 1) : event.position, aggregate: a, version: event.version, eventClass: c, payload: p))
                 }
             }
         }

@@ -13,8 +13,8 @@ public struct RefoldResult: Sendable {
 /// Runs the real `refold` binary as a child process (real signals, real exit codes).
 public enum RefoldRun {
     /// Runs `refold arguments…` to completion (or kills it after `timeout` seconds).
-    public static func run(_ arguments: [String], environment: [String: String] = [:], timeout: Double = 300, directory: URL? = nil) throws -> RefoldResult {
-        let process = try start(arguments, environment: environment)
+    public static func run(_ arguments: [String], environment: [String: String] = [:], timeout: Double = 300, binary: URL? = nil) throws -> RefoldResult {
+        let process = try start(arguments, environment: environment, binary: binary)
         guard let status = process.child.wait(timeout: timeout) else {
             process.child.signal(SIGKILL)
             _ = process.child.wait()
@@ -50,7 +50,7 @@ public enum RefoldRun {
 
     /// Starts `refold arguments…` in the background. The test harness's Redis is not passed on
     /// unless the caller puts it in `environment` (REFOLD_REDIS_URL).
-    public static func start(_ arguments: [String], environment: [String: String] = [:]) throws -> Running {
+    public static func start(_ arguments: [String], environment: [String: String] = [:], binary: URL? = nil) throws -> Running {
         let directory = try TemporaryDirectory.make(prefix: "refold-run")
         let out = directory.appendingPathComponent("stdout")
         let err = directory.appendingPathComponent("stderr")
@@ -59,7 +59,7 @@ public enum RefoldRun {
         env["REFOLD_REDIS_PASSWORD"] = nil
         for (key, value) in environment { env[key] = value }
         let child = try ChildProcess(
-            executable: try Executables.refold().path, arguments: arguments, environment: env,
+            executable: try (binary ?? Executables.refold()).path, arguments: arguments, environment: env,
             standardOutput: .file(out.path), standardError: .file(err.path))
         ChildProcesses.register(child.pid)
         return Running(child: child, out: out, err: err)

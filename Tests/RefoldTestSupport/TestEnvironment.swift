@@ -67,6 +67,15 @@ public enum Executables {
         throw TestSupportError("\(name) is not installed or not on PATH (make test installs it)")
     }
 
+    /// The test fixture binary (a user's binary in miniature), built beside `refold`.
+    public static func fixture() throws -> URL {
+        let path = try refold().deletingLastPathComponent().appendingPathComponent("refold-fixture")
+        guard FileManager.default.isExecutableFile(atPath: path.path) else {
+            throw TestSupportError("refold-fixture was not built next to refold (run swift build first)")
+        }
+        return path
+    }
+
     /// The `refold` executable: `REFOLD_BIN`, or the one built beside the test bundle.
     public static func refold() throws -> URL {
         if let path = ProcessInfo.processInfo.environment["REFOLD_BIN"], !path.isEmpty {

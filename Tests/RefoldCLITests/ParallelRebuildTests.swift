@@ -1,0 +1,306 @@
+import Foundation
+import RefoldCoordination
+import RefoldProcess
+import RefoldRedis
+import RefoldSQLite
+import RefoldTestSupport
+import Synchronization
+import Testing
+
+/// The parallel rebuild end to end, with crashes: real coordinator and worker processes, a
+/// private redis-server per test, real signals.
+@Suite(.serialized) struct ParallelRebuildTests {
+    /// One shared dataset (generated once), copied read-only by every test.
+    static let dataset = Mutex<String?>(nil)
+
+    func events() throws -> String {
+        try Self.dataset.withLock { cached in
+            if let cached { return cached }
+            let path = try TemporaryDirectory.make(prefix: "refold-parallel").appendingPathComponent("events.db").path
+            let result = try RefoldRun.run(["generate", path, "--size", "300000", "--aggregates", "3000", "--seed", "21", "--malformed", "10", "--gaps", "3", "--null-aggregates", "5"])
+            guard result.code == 0 else { throw TestSupportError("generate failed: \(result.stderr)") }
+            cached = path
+            return path
+        }
+    }
+
+    func models() throws -> String {
+        try TemporaryDirectory.make(prefix: "refold-models").appendingPathComponent("models.db").path
+    }
+
+    func coordination(_ url: String) throws -> CoordinationClient {
+        try CoordinationClient(configuration: RedisConfiguration(url: RedisURL(parsing: url)))
+    }
+
+    /// The one job in a private Redis.
+    func onlyJob(_ client: CoordinationClient) throws -> String? {
+        try client.indexedJobs().first
+    }
+
+    func verifyClean(_ events: String, _ models: String) throws {
+        let verify = try RefoldRun.run(["verify", "order_summary", "--events", events, "--read-models", models, "--json"])
+        #expect(verify.code == 0, "verify: \(verify.stdout) \(verify.stderr)")
+        #expect(try RefoldRun.json(verify.stdout)["ok"] as? Bool == true)
+    }
+
+    func workerPIDs(of coordinator: pid_t) -> [pid_t] {
+        ProcessInspection.children(of: coordinator).filter { ProcessInspection.commandLine($0).contains("worker") }
+    }
+
+    @Test func killNineOfAWorkerMidTaskStillJoinsAndCountsTheRetry() throws {
+        let redis = try RedisServerProcess()
+        let client = try coordination(redis.url)
+        let (events, models) = (try events(), try models())
+        let coordinator = try RefoldRun.start(["rebuild", "order_summary", "--events", events, "--read-models", models,
+                                               "--workers", "2", "--tasks", "4", "--lease", "1s", "--redis", redis.url, "--json"])
+        var victim: pid_t = 0
+        try Deadline.wait(seconds: 60, "a worker to be in the middle of a task") {
+            guard let job = try onlyJob(client), let status = try client.status(jobID: job) else { return false }
+            let workers = workerPIDs(of: coordinator.child.pid)
+            guard status.leased >= 1, status.eventsDone > 0, let first = workers.first else { return false }
+            victim = first
+            return true
+        }
+        kill(victim, SIGKILL)
+        let result = try coordinator.finish(timeout: 120)
+        #expect(result.code == 0, "\(result.stderr)")
+        let report = try RefoldRun.json(result.stdout)
+        #expect((report["retries"] as? Int ?? 0) >= 1, "the killed task must be counted as a retry")
+        #expect((report["dead_tasks"] as? [Any])?.isEmpty == true)
+        try verifyClean(events, models)
+    }
+
+    @Test func stoppedWorkerPastItsLeaseHasItsCompletionRejectedAndCarriesOn() throws {
+        let redis = try RedisServerProcess()
+        let client = try coordination(redis.url)
+        let (events, models) = (try events(), try models())
+        let first = try RefoldRun.start(["worker", "--redis", redis.url])
+        let second = try RefoldRun.start(["worker", "--redis", redis.url])
+        defer {
+            first.child.signal(SIGCONT)
+            first.child.terminate(grace: 5)
+            second.child.signal(SIGCONT)
+            second.child.terminate(grace: 5)
+        }
+        let firstID = "\(ProcessInfo.processInfo.hostName):\(first.child.pid)"
+        let secondID = "\(ProcessInfo.processInfo.hostName):\(second.child.pid)"
+        let coordinator = try RefoldRun.start(["rebuild", "order_summary", "--events", events, "--read-models", models,
+                                               "--workers", "0", "--tasks", "6", "--lease", "1s", "--redis", redis.url, "--json"])
+        var job = ""
+        var stolen = ""
+        try Deadline.wait(seconds: 60, "the first worker to hold a lease") {
+            guard let id = try onlyJob(client) else { return false }
+            job = id
+            let keys = JobKeys(jobID: id)
+            let owners = try client.redis.send(RedisCommand("HGETALL", keys.all[5])).array?.compactMap(\.string) ?? []
+            var index = 0
+            while index + 1 < owners.count {
+                let task = owners[index]
+                if owners[index + 1] == firstID,
+                   try client.redis.send(RedisCommand("HGET", keys.all[2], task)).string == "leased" {
+                    stolen = task
+                    return true
+                }
+                index += 2
+            }
+            return false
+        }
+        first.child.signal(SIGSTOP)
+        // Its lease runs out; the task is reaped and finished by the other worker.
+        try Deadline.wait(seconds: 60, "task \(stolen) to be completed by the other worker") {
+            try client.results(jobID: job).contains { $0.taskID == stolen && $0.worker == secondID }
+        }
+        first.child.signal(SIGCONT)
+        let result = try coordinator.finish(timeout: 120)
+        #expect(result.code == 0, "\(result.stderr)")
+        #expect(try client.results(jobID: job).first { $0.taskID == stolen }?.worker == secondID)
+        try verifyClean(events, models)
+        #expect(first.child.poll() == nil, "the stopped worker must still be running")
+
+        // It carries on: with the other worker stopped, it alone finishes a second rebuild.
+        second.child.signal(SIGSTOP)
+        let again = try RefoldRun.run(["rebuild", "order_summary", "--events", events, "--read-models", try self.models(),
+                                       "--workers", "0", "--tasks", "3", "--lease", "2s", "--redis", redis.url, "--json"], timeout: 120)
+        #expect(again.code == 0, "\(again.stderr)")
+        let secondJob = try #require(try RefoldRun.json(again.stdout)["job"] as? String)
+        #expect(try client.results(jobID: secondJob).contains { $0.worker == firstID })
+        second.child.signal(SIGCONT)
+    }
+
+    @Test func redisRestartDuringARebuildNeverLeavesAWrongModel() throws {
+        let redis = try RedisServerProcess(appendOnly: true)
+        let client = try coordination(redis.url)
+        let (events, models) = (try events(), try models())
+        let coordinator = try RefoldRun.start(["rebuild", "order_summary", "--events", events, "--read-models", models,
+                                               "--workers", "2", "--tasks", "8", "--lease", "2s", "--redis", redis.url, "--json"])
+        try Deadline.wait(seconds: 60, "the first completed task") {
+            guard let job = try onlyJob(client) else { return false }
+            return (try client.status(jobID: job)?.done ?? 0) >= 1
+        }
+        redis.kill()
+        try redis.start()
+        let result = try coordinator.finish(timeout: 180)
+        if result.code == 0 {
+            try verifyClean(events, models)
+        } else {
+            #expect(result.code == 3, "\(result.stderr)")
+            #expect(result.stderr.contains("Redis") || result.stderr.contains("redis"))
+            let store = try SQLiteReadModelStore(path: models, create: false)
+            #expect(try !store.hasModel(projection: "order_summary"), "a failed run must not swap anything in")
+        }
+    }
+
+    @Test func sigtermToAWorkerMidTaskExitsZeroAndTheTaskCompletesElsewhere() throws {
+        let redis = try RedisServerProcess()
+        let client = try coordination(redis.url)
+        let (events, models) = (try events(), try models())
+        let leaving = try RefoldRun.start(["worker", "--redis", redis.url])
+        let leavingID = "\(ProcessInfo.processInfo.hostName):\(leaving.child.pid)"
+        // A long lease: the task can only move on this fast if the worker hands it back.
+        let coordinator = try RefoldRun.start(["rebuild", "order_summary", "--events", events, "--read-models", models,
+                                               "--workers", "0", "--tasks", "2", "--lease", "60s", "--redis", redis.url, "--json"])
+        var job = ""
+        try Deadline.wait(seconds: 60, "the worker to be in the middle of a task") {
+            guard let id = try onlyJob(client), let status = try client.status(jobID: id) else { return false }
+            job = id
+            return status.leased >= 1 && status.eventsDone > 0
+        }
+        let staying = try RefoldRun.start(["worker", "--redis", redis.url])
+        defer { staying.child.terminate(grace: 5) }
+        let signalled = Date()
+        leaving.child.signal(SIGTERM)
+        let exit = leaving.child.wait(timeout: 10)
+        #expect(exit == ExitStatus(code: 0, signal: nil))
+        #expect(Date().timeIntervalSince(signalled) < 10)
+        let result: RefoldResult
+        do {
+            result = try coordinator.finish(timeout: 50)
+        } catch {
+            let states = try client.redis.send(RedisCommand("HGETALL", JobKeys(jobID: job).all[2]))
+            Issue.record("the job did not finish: states \(states); leaving worker: \(leaving.stderrText()); staying worker: \(staying.stderrText())")
+            throw error
+        }
+        #expect(result.code == 0, "\(result.stderr)")
+        #expect(try client.results(jobID: job).allSatisfy { $0.worker != leavingID || $0.finishedMilliseconds > 0 })
+        #expect(try client.results(jobID: job).contains { $0.worker != leavingID })
+        try verifyClean(events, models)
+    }
+
+    @Test func aSecondCoordinatorForTheSameModelIsRefused() throws {
+        let redis = try RedisServerProcess()
+        let (events, models) = (try events(), try models())
+        let first = try RefoldRun.start(["rebuild", "order_summary", "--events", events, "--read-models", models,
+                                         "--workers", "1", "--tasks", "4", "--redis", redis.url])
+        try Deadline.wait(seconds: 60, "the first rebuild to create its shadow table") {
+            guard FileManager.default.fileExists(atPath: models) else { return false }
+            return (try? SQLiteReadModelStore(path: models, create: false).hasShadow(projection: "order_summary")) ?? false
+        }
+        for mode in [["--workers", "1", "--redis", redis.url], ["--inline"]] {
+            let second = try RefoldRun.run(["rebuild", "order_summary", "--events", events, "--read-models", models] + mode)
+            #expect(second.code == 2)
+            #expect(second.stderr.contains("another rebuild of order_summary is running"), "\(second.stderr)")
+        }
+        let result = try first.finish(timeout: 120)
+        #expect(result.code == 0, "\(result.stderr)")
+        try verifyClean(events, models)
+    }
+
+    @Test func poisonPartitionIsDeadLetteredAndTheRestJoins() throws {
+        let directory = try TemporaryDirectory.make()
+        let events = directory.appendingPathComponent("events.db").path
+        #expect(try RefoldRun.run(["generate", events, "--size", "20000", "--aggregates", "400", "--seed", "3"]).code == 0)
+        let connection = try SQLiteConnection(path: events, readOnly: false)
+        try connection.execute("""
+            INSERT INTO stored_events (aggregate_uuid, aggregate_version, event_version, event_class, event_properties, meta_data, created_at)
+            SELECT aggregate_uuid, max(aggregate_version) + 1, 1, 'App\\Events\\Poison', '{}', '{}', '2024-02-01 00:00:00'
+            FROM stored_events WHERE aggregate_uuid = (SELECT min(aggregate_uuid) FROM stored_events)
+            """)
+        let models = directory.appendingPathComponent("models.db").path
+        let result = try RefoldRun.run(["rebuild", "poison_summary", "--events", events, "--read-models", models,
+                                        "--workers", "2", "--tasks", "6", "--json"], timeout: 120, binary: try Executables.fixture())
+        #expect(result.code == 1, "\(result.stderr)")
+        let report = try RefoldRun.json(result.stdout)
+        let dead = try #require(report["dead_tasks"] as? [[String: Any]])
+        #expect(dead.count == 1)
+        #expect(dead.first?["attempts"] as? Int == 3)
+        #expect((dead.first?["error"] as? String)?.contains("cannot handle Poison events") == true)
+        #expect(report["tasks"] as? Int == 6)
+        #expect((report["retries"] as? Int ?? 0) >= 2)
+        // A model with a dead range is never swapped in.
+        #expect(try !SQLiteReadModelStore(path: models, create: false).hasModel(projection: "poison_summary"))
+    }
+
+    @Test func killNineOfTheCoordinatorTakesItsWorkersAndRedisWithIt() throws {
+        let (events, models) = (try events(), try models())
+        let coordinator = try RefoldRun.start(["rebuild", "order_summary", "--events", events, "--read-models", models, "--workers", "2", "--tasks", "8"])
+        var family: [pid_t] = []
+        try Deadline.wait(seconds: 60, "two workers and a private redis-server") {
+            family = ProcessInspection.descendants(of: coordinator.child.pid)
+            let lines = family.map(ProcessInspection.commandLine)
+            return lines.filter { $0.contains("worker") }.count == 2 && lines.contains { $0.joined(separator: " ").contains("redis-server") }
+        }
+        coordinator.child.signal(SIGKILL)
+        _ = coordinator.child.wait(timeout: 10)
+        try Deadline.wait(seconds: 15, "every child of the killed coordinator to die") {
+            family.allSatisfy { !ProcessInspection.isAlive($0) }
+        }
+    }
+
+    @Test func ctrlCCancelsTheJobStopsTheWorkersAndDropsTheShadow() throws {
+        let redis = try RedisServerProcess()
+        let client = try coordination(redis.url)
+        let (events, models) = (try events(), try models())
+        let coordinator = try RefoldRun.start(["rebuild", "order_summary", "--events", events, "--read-models", models,
+                                               "--workers", "2", "--tasks", "8", "--redis", redis.url])
+        var job = ""
+        var workers: [pid_t] = []
+        try Deadline.wait(seconds: 60, "the rebuild to be under way") {
+            guard let id = try onlyJob(client), let status = try client.status(jobID: id) else { return false }
+            job = id
+            workers = workerPIDs(of: coordinator.child.pid)
+            return status.eventsDone > 0 && workers.count == 2
+        }
+        coordinator.child.signal(SIGINT)
+        let result = try coordinator.finish(timeout: 30)
+        #expect(result.code == 3)
+        #expect(result.stderr.contains("interrupted"))
+        #expect(try client.status(jobID: job)?.state == "cancelled")
+        try Deadline.wait(seconds: 10, "the workers to exit") { workers.allSatisfy { !ProcessInspection.isAlive($0) } }
+        let store = try SQLiteReadModelStore(path: models, create: false)
+        #expect(try !store.hasShadow(projection: "order_summary"))
+        #expect(try !store.hasModel(projection: "order_summary"))
+        #expect(try store.lockHolder(projection: "order_summary") == nil)
+    }
+
+    @Test func aWorkerWithAnotherProjectionVersionRefusesTheJob() throws {
+        let redis = try RedisServerProcess()
+        let client = try coordination(redis.url)
+        let (events, models) = (try events(), try models())
+        let stranger = try RefoldRun.start(["worker", "--redis", redis.url], environment: ["REFOLD_FIXTURE_ORDER_SUMMARY_VERSION": "2"], binary: try Executables.fixture())
+        defer { stranger.child.terminate(grace: 5) }
+        let coordinator = try RefoldRun.start(["rebuild", "order_summary", "--events", events, "--read-models", models,
+                                               "--workers", "0", "--tasks", "3", "--redis", redis.url])
+        var dead: [DeadTask] = []
+        try Deadline.wait(seconds: 60, "the mismatched worker to refuse a task") {
+            guard let job = try onlyJob(client) else { return false }
+            dead = try client.deadTasks(jobID: job)
+            return !dead.isEmpty
+        }
+        #expect(dead.first?.error.contains("version 2 but job") == true)
+        #expect(dead.first?.error.contains("refusing to write a different model") == true)
+        coordinator.child.signal(SIGINT)
+        _ = try coordinator.finish(timeout: 30)
+        #expect(try !SQLiteReadModelStore(path: models, create: false).hasModel(projection: "order_summary"))
+    }
+
+    @Test func benchCoordinationReportsTheContractKeys() throws {
+        let result = try RefoldRun.run(["bench", "coordination", "--tasks", "2000", "--workers", "2", "--json"], timeout: 120)
+        #expect(result.code == 0, "\(result.stderr)")
+        let report = try RefoldRun.json(result.stdout)
+        #expect(report["tasks"] as? Int == 2000)
+        #expect(report["workers"] as? Int == 2)
+        for key in ["seconds", "fork_seconds", "tasks_per_second"] {
+            #expect((report[key] as? Double ?? 0) > 0, "\(key)")
+        }
+    }
+}
