@@ -8,8 +8,8 @@ import RefoldRunner
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Benchmarks: `bench coordination` measures the fork-join protocol alone.",
-        subcommands: [BenchCoordinationCommand.self]
+        abstract: "Benchmarks: `bench coordination` (the fork-join protocol alone), `bench redis` (the client vs redis-benchmark).",
+        subcommands: [BenchCoordinationCommand.self, BenchRedisCommand.self]
     )
 }
 
