@@ -24,6 +24,7 @@ extension RebuildReport {
             ("task_seconds_p50", .double(taskSecondsPercentile(50))), ("task_seconds_p95", .double(taskSecondsPercentile(95))),
             ("slowest_task", slowest.map { .object([("task", .string($0.task)), ("seconds", .double($0.seconds))]) } ?? .null),
             ("head_position", .int(headPosition)),
+            ("worker_peak_rss_bytes", workerPeakRSSBytes.map { .int($0) } ?? .null),
             ("quarantined", .array(quarantined.map(\.json))),
         ])
     }

@@ -76,7 +76,7 @@ public final class AggregateFold<P: Projection>: EventFold {
             return
         }
         do {
-            state = try projection.apply(state, event)
+            try projection.apply(&state, event)
             version = eventVersion
         } catch let error as DataError {
             quarantine(event, error)

@@ -21,6 +21,41 @@ public struct JSONScanner {
         case array
     }
 
+    /// The values found for up to four wanted names without a heap allocation (a projection
+    /// rarely needs more; beyond four they live in an array).
+    public struct Fields {
+        var first: Field?
+        var second: Field?
+        var third: Field?
+        var fourth: Field?
+        var rest: [Field?]
+
+        init(count: Int) {
+            rest = count > 4 ? Array(repeating: nil, count: count - 4) : []
+        }
+
+        public subscript(index: Int) -> Field? {
+            get {
+                switch index {
+                case 0: return first
+                case 1: return second
+                case 2: return third
+                case 3: return fourth
+                default: return rest[index - 4]
+                }
+            }
+            set {
+                switch index {
+                case 0: first = newValue
+                case 1: second = newValue
+                case 2: third = newValue
+                case 3: fourth = newValue
+                default: rest[index - 4] = newValue
+                }
+            }
+        }
+    }
+
     @usableFromInline let bytes: UnsafeRawBufferPointer
     @usableFromInline var index: Int
 
@@ -31,9 +66,9 @@ public struct JSONScanner {
 
     /// Parses `bytes` as one JSON object and returns, for each name in `wanted`, its value
     /// (the last occurrence), or nil if absent. Throws if the text is not a strict JSON object.
-    public static func fields(of bytes: UnsafeRawBufferPointer, wanted: [StaticString]) throws(JSONError) -> [Field?] {
+    public static func fields(of bytes: UnsafeRawBufferPointer, wanted: [StaticString]) throws(JSONError) -> Fields {
         var scanner = JSONScanner(bytes)
-        var found = [Field?](repeating: nil, count: wanted.count)
+        var found = Fields(count: wanted.count)
         scanner.skipWhitespace()
         guard scanner.peek() == UInt8(ascii: "{") else {
             // Tell "valid JSON but not an object" from "not JSON at all".
@@ -49,17 +84,25 @@ public struct JSONScanner {
         } else {
             while true {
                 guard scanner.peek() == UInt8(ascii: "\"") else { throw JSONError.malformed }
-                key.removeAll(keepingCapacity: true)
-                try scanner.readString(into: &key)
+                var slot = -1
+                if let raw = scanner.plainString() {
+                    // Fast path: a key without escapes is compared in place.
+                    for (position, name) in wanted.enumerated() where raw.equals(name) {
+                        slot = position
+                        break
+                    }
+                } else {
+                    key.removeAll(keepingCapacity: true)
+                    try scanner.readString(into: &key)
+                    for (position, name) in wanted.enumerated() where Self.equal(key, name) {
+                        slot = position
+                        break
+                    }
+                }
                 scanner.skipWhitespace()
                 guard scanner.peek() == UInt8(ascii: ":") else { throw JSONError.malformed }
                 scanner.index += 1
                 scanner.skipWhitespace()
-                var slot = -1
-                for (position, name) in wanted.enumerated() where Self.equal(key, name) {
-                    slot = position
-                    break
-                }
                 if slot >= 0 {
                     found[slot] = try scanner.readField()
                 } else {
@@ -97,6 +140,23 @@ public struct JSONScanner {
         } catch {
             throw .malformed
         }
+    }
+
+    /// If the string at the cursor is plain printable ASCII with no escapes, consumes it and
+    /// returns its bytes (without quotes); otherwise leaves the cursor and returns nil.
+    @inline(__always) mutating func plainString() -> UnsafeRawBufferPointer? {
+        var end = index + 1
+        while end < bytes.count {
+            let byte = bytes[end]
+            if byte == UInt8(ascii: "\"") {
+                let slice = UnsafeRawBufferPointer(rebasing: bytes[(index + 1)..<end])
+                index = end + 1
+                return slice
+            }
+            if byte == UInt8(ascii: "\\") || byte < 0x20 || byte >= 0x80 { return nil }
+            end += 1
+        }
+        return nil
     }
 
     @inline(__always) static func equal(_ key: [UInt8], _ name: StaticString) -> Bool {

@@ -11,6 +11,19 @@ public struct OrderSummaryProjection: Projection {
             case placed, paid, shipped, cancelled
         }
 
+        /// A sku as its exact bytes, hashed in one pass.
+        public struct SKU: Hashable, Sendable {
+            public let bytes: [UInt8]
+
+            public init(_ bytes: [UInt8]) {
+                self.bytes = bytes
+            }
+
+            public func hash(into hasher: inout Hasher) {
+                bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+            }
+        }
+
         public struct Line: Sendable, Equatable {
             public var qty: Int64
             public var priceCents: Int64
@@ -20,82 +33,94 @@ public struct OrderSummaryProjection: Projection {
         public var customerID: [UInt8]
         public var currency: [UInt8]
         /// Keyed by sku bytes.
-        public var lines: [[UInt8]: Line]
+        public var lines: [SKU: Line]
         public var itemCount: Int64
         public var totalCents: Int64
         public var paidCents: Int64
     }
 
     public func apply(_ state: State?, _ event: EventView) throws -> State? {
-        try step(state, event)
+        var next = state
+        try step(&next, event)
+        return next
     }
 
-    /// The fold step with its only possible error spelled out: bad data.
-    func step(_ state: State?, _ event: EventView) throws(DataError) -> State? {
+    public func apply(_ state: inout State?, _ event: EventView) throws {
+        try step(&state, event)
+    }
+
+    static let placedFields: [StaticString] = ["customer_id", "currency"]
+    static let addedFields: [StaticString] = ["sku", "qty", "price_cents"]
+    static let removedFields: [StaticString] = ["sku", "qty"]
+    static let paidFields: [StaticString] = ["amount_cents"]
+    static let cancelledFields: [StaticString] = ["reason"]
+    static let noFields: [StaticString] = []
+
+    /// The fold step, in place. Every check runs before the first change, so a thrown
+    /// `DataError` leaves `state` exactly as it was (the contract's "last good event").
+    func step(_ state: inout State?, _ event: EventView) throws(DataError) {
         let type = event.type
         // Decided by type and whether state exists, before the payload is read.
         if type.equals("OrderPlaced") {
             if state != nil { throw DataError(.duplicatePlaced, "the order was already placed") }
-            let fields = try Self.fields(event, ["customer_id", "currency"])
-            return State(
+            let fields = try Self.fields(event, Self.placedFields)
+            state = State(
                 status: .placed,
                 customerID: try Self.string(fields[0], "customer_id"),
                 currency: try Self.string(fields[1], "currency"),
                 lines: [:], itemCount: 0, totalCents: 0, paidCents: 0)
+            return
         }
         let handled = type.equals("ItemAdded") || type.equals("ItemRemoved") || type.equals("OrderPaid")
             || type.equals("OrderShipped") || type.equals("OrderCancelled")
-        guard handled else { return state }  // unknown types: not read; the engine advances the version
-        guard var next = state else { throw DataError(.beforePlaced, "the order has not been placed yet") }
+        guard handled else { return }  // unknown types: not read; the engine advances the version
+        guard let current = state else { throw DataError(.beforePlaced, "the order has not been placed yet") }
 
         if type.equals("ItemAdded") {
-            let fields = try Self.fields(event, ["sku", "qty", "price_cents"])
-            let sku = try Self.string(fields[0], "sku")
+            let fields = try Self.fields(event, Self.addedFields)
+            let sku = State.SKU(try Self.string(fields[0], "sku"))
             let qty = try Self.integer(fields[1], "qty", minimum: 1)
             let price = try Self.integer(fields[2], "price_cents", minimum: 0)
-            var line = next.lines[sku] ?? State.Line(qty: 0, priceCents: 0)
+            let line = current.lines[sku] ?? State.Line(qty: 0, priceCents: 0)
             let (lineQty, o1) = line.qty.addingReportingOverflow(qty)
-            let (count, o2) = next.itemCount.addingReportingOverflow(qty)
+            let (count, o2) = current.itemCount.addingReportingOverflow(qty)
             let (amount, o3) = qty.multipliedReportingOverflow(by: price)
-            let (total, o4) = next.totalCents.addingReportingOverflow(amount)
+            let (total, o4) = current.totalCents.addingReportingOverflow(amount)
             if o1 || o2 || o3 || o4 { throw DataError(.overflow, "adding \(qty) × \(price) cents overflows 64-bit arithmetic") }
-            line.qty = lineQty
-            line.priceCents = price
-            next.lines[sku] = line
-            next.itemCount = count
-            next.totalCents = total
+            state?.lines[sku] = State.Line(qty: lineQty, priceCents: price)
+            state?.itemCount = count
+            state?.totalCents = total
         } else if type.equals("ItemRemoved") {
-            let fields = try Self.fields(event, ["sku", "qty"])
-            let sku = try Self.string(fields[0], "sku")
+            let fields = try Self.fields(event, Self.removedFields)
+            let sku = State.SKU(try Self.string(fields[0], "sku"))
             let qty = try Self.integer(fields[1], "qty", minimum: 1)
-            guard var line = next.lines[sku] else { return next }  // no such line: nothing happens
+            guard let line = current.lines[sku] else { return }  // no such line: nothing happens
             let removed = min(qty, line.qty)
             let (amount, o1) = removed.multipliedReportingOverflow(by: line.priceCents)
-            let (total, o2) = next.totalCents.subtractingReportingOverflow(amount)
-            let (count, o3) = next.itemCount.subtractingReportingOverflow(removed)
+            let (total, o2) = current.totalCents.subtractingReportingOverflow(amount)
+            let (count, o3) = current.itemCount.subtractingReportingOverflow(removed)
             if o1 || o2 || o3 { throw DataError(.overflow, "removing \(removed) × \(line.priceCents) cents overflows 64-bit arithmetic") }
-            line.qty -= removed
-            next.lines[sku] = line.qty == 0 ? nil : line
-            next.itemCount = count
-            next.totalCents = total
+            let left = line.qty - removed
+            state?.lines[sku] = left == 0 ? nil : State.Line(qty: left, priceCents: line.priceCents)
+            state?.itemCount = count
+            state?.totalCents = total
         } else if type.equals("OrderPaid") {
-            let fields = try Self.fields(event, ["amount_cents"])
+            let fields = try Self.fields(event, Self.paidFields)
             let amount = try Self.integer(fields[0], "amount_cents", minimum: 0)
-            let (paid, overflow) = next.paidCents.addingReportingOverflow(amount)
+            let (paid, overflow) = current.paidCents.addingReportingOverflow(amount)
             if overflow { throw DataError(.overflow, "paying \(amount) cents overflows 64-bit arithmetic") }
-            next.status = .paid
-            next.paidCents = paid
+            state?.status = .paid
+            state?.paidCents = paid
         } else if type.equals("OrderShipped") {
-            _ = try Self.fields(event, [])
-            next.status = .shipped
+            _ = try Self.fields(event, Self.noFields)
+            state?.status = .shipped
         } else {
-            let fields = try Self.fields(event, ["reason"])
+            let fields = try Self.fields(event, Self.cancelledFields)
             if let reason = fields[0], case .string = reason {} else if fields[0] != nil {
                 throw DataError(.badPayload, "\"reason\" must be a string")
             }
-            next.status = .cancelled
+            state?.status = .cancelled
         }
-        return next
     }
 
     public func encode(_ state: State, into data: inout [UInt8]) {
@@ -112,9 +137,9 @@ public struct OrderSummaryProjection: Projection {
         JSONWriter.appendString(state.currency, to: &data)
         JSONWriter.appendRaw(",\"lines\":{", to: &data)
         // Lines sorted by sku bytes: the same state always gives the same text.
-        for (index, entry) in state.lines.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }).enumerated() {
+        for (index, entry) in state.lines.sorted(by: { $0.key.bytes.lexicographicallyPrecedes($1.key.bytes) }).enumerated() {
             if index > 0 { data.append(UInt8(ascii: ",")) }
-            JSONWriter.appendString(entry.key, to: &data)
+            JSONWriter.appendString(entry.key.bytes, to: &data)
             JSONWriter.appendRaw(":{\"qty\":", to: &data)
             JSONWriter.appendInteger(entry.value.qty, to: &data)
             JSONWriter.appendRaw(",\"price_cents\":", to: &data)
@@ -132,7 +157,7 @@ public struct OrderSummaryProjection: Projection {
 
     // MARK: Payload checks (each failure is bad_payload, with the field named)
 
-    static func fields(_ event: EventView, _ wanted: [StaticString]) throws(DataError) -> [JSONScanner.Field?] {
+    static func fields(_ event: EventView, _ wanted: [StaticString]) throws(DataError) -> JSONScanner.Fields {
         do {
             return try JSONScanner.fields(of: event.payload, wanted: wanted)
         } catch .notAnObject {

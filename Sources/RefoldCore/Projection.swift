@@ -34,8 +34,19 @@ public protocol Projection: Sendable {
     /// the task fails, is retried, and after its last attempt is dead-lettered and reported.
     func apply(_ state: State?, _ event: EventView) throws -> State?
 
+    /// The same step, in place: the engine calls this one, so a state holding collections is
+    /// not copied on every event. If it throws, `state` must be left exactly as it was. The
+    /// default calls the value form above; override it only for speed.
+    func apply(_ state: inout State?, _ event: EventView) throws
+
     /// The row's JSON for a state.
     func encode(_ state: State, into data: inout [UInt8])
+}
+
+extension Projection {
+    public func apply(_ state: inout State?, _ event: EventView) throws {
+        state = try apply(state, event)
+    }
 }
 
 /// A registered projection without its state type, so the CLI can pick one by name.

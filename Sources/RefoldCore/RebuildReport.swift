@@ -44,6 +44,8 @@ public struct RebuildReport: Sendable, Equatable {
     public var quarantined: [QuarantineRecord]
     public var workers: Int
     public var mode: String
+    /// Largest resident memory of a local worker process, when there were local workers.
+    public var workerPeakRSSBytes: Int64?
 
     public init(projection: String, job: String, events: Int, aggregates: Int, rows: Int, seconds: Double, tasks: Int, retries: Int,
                 deadTasks: [DeadTaskReport], taskSeconds: [String: Double], headPosition: Int64, quarantined: [QuarantineRecord],

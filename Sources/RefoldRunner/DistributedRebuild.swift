@@ -135,7 +135,8 @@ public enum DistributedRebuild {
                     }
                 }
             } catch {
-                guard let coordination = error as? CoordinationError, coordination.isConnectionFailure else { throw error }
+                let coordination = error
+                guard coordination.isConnectionFailure else { throw error }
                 let since = outageSince ?? Date()
                 outageSince = since
                 if Date().timeIntervalSince(since) > options.redisOutageTolerance || shouldStop() {
@@ -181,6 +182,12 @@ public enum DistributedRebuild {
             deadTasks: dead.sorted { $0.taskID < $1.taskID }.map { DeadTaskReport(task: $0.taskID, attempts: $0.attempts, error: $0.error) },
             taskSeconds: taskSeconds, headPosition: head, quarantined: quarantined,
             workers: options.workers, mode: "parallel")
-        return Outcome(report: report, results: results, dead: dead, workerRestarts: pool?.restarts ?? 0)
+        // Workers have finished (their job joined): reap them to read their peak memory.
+        pool?.stopAll(grace: 5)
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_CHILDREN.rawValue), &usage)
+        var withMemory = report
+        withMemory.workerPeakRSSBytes = options.workers > 0 ? Int64(usage.ru_maxrss) * 1024 : nil
+        return Outcome(report: withMemory, results: results, dead: dead, workerRestarts: pool?.restarts ?? 0)
     }
 }

@@ -21,7 +21,8 @@ public final class SQLiteEventSource {
         self.layout = layout
         connection = try SQLiteConnection(path: path, readOnly: true)
         // Connection-level settings only: nothing is written to the file.
-        try connection.execute("PRAGMA query_only = 1; PRAGMA mmap_size = 1073741824; PRAGMA cache_size = -65536")
+        let mmap = ProcessInfo.processInfo.environment["REFOLD_SQLITE_MMAP_BYTES"].flatMap(Int64.init) ?? Self.defaultMemoryMap
+        try connection.execute("PRAGMA query_only = 1; PRAGMA mmap_size = \(max(0, mmap)); PRAGMA cache_size = -65536")
         let file = URL(fileURLWithPath: path).lastPathComponent
         let kind = try connection.prepare("SELECT type FROM sqlite_master WHERE name = ?1 AND type IN ('table', 'view')")
         try kind.bind([.text(layout.table)])
@@ -39,6 +40,11 @@ public final class SQLiteEventSource {
             throw StoreError(.badInput, "table \"\(layout.table)\" in \(file) is not an event table: column\(missing.count > 1 ? "s" : "") \(names) missing (set \(flags), or --events-table).")
         }
     }
+
+    /// How much of the file the reader maps into memory (`PRAGMA mmap_size`, per connection).
+    /// Mapped pages count towards a process's RSS, so this also caps how far RSS grows with
+    /// the size of the events file. Override with `REFOLD_SQLITE_MMAP_BYTES` (0 turns it off).
+    public static let defaultMemoryMap: Int64 = 256 << 20
 
     private var table: String { quoteIdentifier(layout.table) }
     private var idColumn: String { quoteIdentifier(layout.id) }
@@ -58,16 +64,44 @@ public final class SQLiteEventSource {
             return PartitionPlan(ranges: [AggregateRange(lower: nil, upper: nil, estimatedEvents: total)], totalEvents: total)
         }
         let step = max(1, (total + Int64(tasks) - 1) / Int64(tasks))
-        let statement = try connection.prepare("""
-            SELECT a, rn FROM (
-              SELECT \(aggregateColumn) AS a, row_number() OVER (ORDER BY \(aggregateColumn)) AS rn
-              FROM \(table) WHERE \(aggregateColumn) IS NOT NULL
-            ) WHERE rn % ?1 = 1 AND rn > 1
-            """)
-        try statement.bind([.int(step)])
         var samples: [(id: [UInt8], before: Int64)] = []
-        while try statement.step() {
-            samples.append((statement.copyBytes(0), statement.int64(1) - 1))
+        do {
+            // Hop along the covering index: each boundary is `step` entries after the last one,
+            // found with OFFSET from the previous (aggregate, rowid) — about count()'s cost in all.
+            let first = try connection.prepare("""
+                SELECT \(aggregateColumn), rowid FROM \(table) WHERE \(aggregateColumn) IS NOT NULL
+                ORDER BY \(aggregateColumn), rowid LIMIT 1 OFFSET ?1
+                """)
+            let next = try connection.prepare("""
+                SELECT \(aggregateColumn), rowid FROM \(table) WHERE (\(aggregateColumn), rowid) > (?2, ?3)
+                ORDER BY \(aggregateColumn), rowid LIMIT 1 OFFSET ?1
+                """)
+            var rank = step
+            try first.bind([.int(step)])
+            var statement = first
+            while rank < total, try statement.step() {
+                let key = statement.copyBytes(0)
+                let rowid = statement.int64(1)
+                samples.append((key, rank))
+                statement.reset()
+                try next.bind([.int(step - 1), .bytes(key), .int(rowid)])
+                statement = next
+                rank += step
+            }
+            statement.reset()
+        } catch {
+            // A table without rowid: number the index entries with a window function instead.
+            samples = []
+            let statement = try connection.prepare("""
+                SELECT a, rn FROM (
+                  SELECT \(aggregateColumn) AS a, row_number() OVER (ORDER BY \(aggregateColumn)) AS rn
+                  FROM \(table) WHERE \(aggregateColumn) IS NOT NULL
+                ) WHERE rn % ?1 = 1 AND rn > 1
+                """)
+            try statement.bind([.int(step)])
+            while try statement.step() {
+                samples.append((statement.copyBytes(0), statement.int64(1) - 1))
+            }
         }
         return PartitionPlan.fromSamples(samples, total: total)
     }
