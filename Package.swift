@@ -10,6 +10,10 @@ let package = Package(
         .executable(name: "refold", targets: ["refold"]),
         .library(name: "RefoldCLI", targets: ["RefoldCLI"]),
         .library(name: "RefoldCore", targets: ["RefoldCore"]),
+        .library(name: "RefoldSQLite", targets: ["RefoldSQLite"]),
+        .library(name: "RefoldRedis", targets: ["RefoldRedis"]),
+        .library(name: "RefoldCoordination", targets: ["RefoldCoordination"]),
+        .library(name: "RefoldRunner", targets: ["RefoldRunner"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

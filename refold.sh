@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # ./refold.sh demo   — build and run the demo rebuild (embedded defaults)
 # ./refold.sh test   — install what is missing, build, and run every test
+# ./refold.sh benchmarks [--update] — micro benchmarks, checked against Benchmarks/Thresholds
 set -euo pipefail
 cd "$(dirname "$0")"
 case "${1:-}" in
   demo) shift; exec scripts/demo.sh "$@" ;;
   test) shift; exec scripts/test.sh "$@" ;;
-  *) echo "usage: ./refold.sh demo | ./refold.sh test" >&2; exit 2 ;;
+  benchmarks) shift; exec scripts/benchmarks.sh "$@" ;;
+  *) echo "usage: ./refold.sh demo | ./refold.sh test | ./refold.sh benchmarks [--update]" >&2; exit 2 ;;
 esac
