@@ -1,16 +1,214 @@
 import ArgumentParser
 import Foundation
 import RefoldCoordination
+import RefoldCore
+import RefoldProcess
 import RefoldRedis
 import RefoldRunner
+import RefoldSQLite
 
-/// `refold bench …`: measurements that hold on shared, noisy machines.
+/// `refold bench`: the end-to-end benchmark, with `coordination` and `redis` as subcommands.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Benchmarks: `bench coordination` (the fork-join protocol alone), `bench redis` (the client vs redis-benchmark).",
+        abstract: "End-to-end figures as ratios measured in one run: SQLite's own scan, inline and parallel rebuilds, verify, coordination.",
+        discussion: """
+            Every figure is the median of --repeat runs (min and max shown). Rebuild times are divided \
+            by the time SQLite's own C code takes for sum(json_extract(event_properties,'$.qty')) on \
+            the same file in this process, so the ratios hold on noisy machines. --save FILE stores \
+            the ratios; --baseline FILE compares with stored ones and exits 1 past --tolerance.
+            """,
         subcommands: [BenchCoordinationCommand.self, BenchRedisCommand.self]
     )
+
+    @OptionGroup var redis: RedisOptions
+    @OptionGroup var output: OutputOptions
+
+    @Option(help: "Events in the generated dataset.") var size = 1_000_000
+    @Option(help: "Aggregates in the generated dataset.") var aggregates = 20_000
+    @Option(help: "Skew of the generated dataset (0 uniform, 1 Zipf).") var skew: Double = 0
+    @Option(name: .customLong("repeat"), help: "Runs per figure; medians are reported.") var repeats = 3
+    @Option(help: "Largest worker count for the parallel runs (1…N; default: the number of cores).") var workers: Int?
+    @Option(help: ArgumentHelp("Benchmark this event database instead of a generated one.", valueName: "path")) var events: String?
+    @Option(help: ArgumentHelp("The projection to rebuild (with --events).", valueName: "name")) var projection = "order_summary"
+    @Option(help: ArgumentHelp("Compare the ratios with a stored result; exit 1 past the tolerance.", valueName: "file")) var baseline: String?
+    @Option(help: ArgumentHelp("Store this run's ratios.", valueName: "file")) var save: String?
+    @Option(help: ArgumentHelp("Allowed worsening of a ratio against the baseline, e.g. 15%.", valueName: "percent")) var tolerance = "15%"
+    @Option(help: ArgumentHelp("Timeline of the largest parallel run.", valueName: "file.svg")) var timeline = "refold-bench-timeline.svg"
+    @Option(help: ArgumentHelp("Where generated datasets are cached.", valueName: "dir")) var cache: String?
+    @Flag(help: "Measure how time and memory grow: 100k, 1M, 5M events, and 1k vs 100k aggregates at 1M.") var scale = false
+    @Option(name: .customLong("scale-sizes"), help: .hidden) var scaleSizes: String?
+    @Option(help: ArgumentHelp("With --scale: also draw the curve as SVG.", valueName: "file.svg")) var plot: String?
+
+    func validate() throws {
+        guard size >= 1, aggregates >= 1 else { throw ValidationError("--size and --aggregates must be at least 1.") }
+        guard (1...20).contains(repeats) else { throw ValidationError("--repeat must be from 1 to 20.") }
+        if let workers, !(1...64).contains(workers) { throw ValidationError("--workers must be from 1 to 64.") }
+        guard BenchBaseline.tolerance(tolerance) != nil else { throw ValidationError("--tolerance must look like 15% or 0.15.") }
+        if events == nil, projection != "order_summary" { throw ValidationError("--projection needs --events: generated data is for order_summary.") }
+    }
+
+    func cacheDirectory() throws -> String {
+        let environment = ProcessInfo.processInfo.environment
+        let base = cache.map(LocationOptions.absolute)
+            ?? environment["XDG_CACHE_HOME"].map { $0 + "/refold" }
+            ?? (environment["HOME"].map { $0 + "/.cache/refold" } ?? FileManager.default.temporaryDirectory.appendingPathComponent("refold").path)
+        do {
+            try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+        } catch {
+            throw CLIError(.badInput, "cannot create the cache folder \(base): \(error.localizedDescription) (pass --cache DIR).")
+        }
+        return base
+    }
+
+    func run() throws {
+        SignalFlag.install()
+        let maxWorkers = workers ?? ProcessInfo.processInfo.activeProcessorCount
+        let comparison = try baseline.map { path -> BenchBaseline in
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw CLIError(.badInput, "baseline file \(path) cannot be read (check --baseline).")
+            }
+            do {
+                return try BenchBaseline(decoding: Array(data))
+            } catch {
+                throw CLIError(.badInput, "baseline file \(path) is not a refold bench result: \(error) (write one with --save).")
+            }
+        }
+        let say: (String) -> Void = { StandardError.line("bench: \($0)") }
+        if scale {
+            try runScale(workers: maxWorkers, say: say)
+            return
+        }
+        let projection = try Projections.named(self.projection)
+        let path: String
+        if let events {
+            path = LocationOptions.absolute(events)
+            _ = try RefoldSQLiteCheck.events(RebuildLocations(events: path))
+        } else {
+            path = "\(try cacheDirectory())/bench-\(size)-\(aggregates)-\(skew).db"
+            if !FileManager.default.fileExists(atPath: path) {
+                say("generating \(size) events for \(aggregates) aggregates (cached at \(path))")
+                try SQLiteDatasetWriter.write(DatasetSpec(size: size, aggregates: aggregates, seed: 1, skew: skew), to: path)
+            }
+        }
+        let resolved = try ResolvedRedis(redis)
+        defer { resolved.stop() }
+        var options = EndToEndBenchmark.Options(projection: projection, events: path, workerCounts: Array(1...maxWorkers), repeats: repeats)
+        options.coordinationTasks = 10_000
+        let result = try EndToEndBenchmark.run(options, redis: resolved.configuration, redisURLText: resolved.urlText, say: say)
+        if let largest = result.largest {
+            try TimelineWriter.write(largest, to: timeline)
+        }
+        let ratios = result.ratios
+        let context = [
+            "events": "\(result.events)", "dataset": events == nil ? "generated \(size)/\(aggregates)/skew \(skew)" : path,
+            "workers": "\(maxWorkers)", "repeat": "\(repeats)", "cores": "\(ProcessInfo.processInfo.activeProcessorCount)",
+        ]
+        if let save {
+            do {
+                try Data(BenchBaseline(ratios: ratios, context: context).encoded()).write(to: URL(fileURLWithPath: save))
+            } catch {
+                throw CLIError(.badInput, "cannot write \(save): \(error.localizedDescription) (check --save).")
+            }
+        }
+        let regressions = comparison.map { $0.regressions(in: ratios, tolerance: BenchBaseline.tolerance(tolerance) ?? 0.15) } ?? []
+        if output.json {
+            JSONOutput.print(json(result, ratios: ratios, regressions: regressions))
+        } else {
+            print(table(result, ratios: ratios))
+            if comparison != nil {
+                print(regressions.isEmpty
+                      ? "No ratio is worse than the baseline by more than \(tolerance)."
+                      : "REGRESSION past \(tolerance):\n" + regressions.map { "  \($0)" }.joined(separator: "\n"))
+            }
+        }
+        if !regressions.isEmpty { throw ExitCode(CLIError.ExitCode.notClean.rawValue) }
+    }
+
+    static func figure(_ figure: BenchFigure) -> JSONValue {
+        .object([("median", .double(figure.median)), ("min", .double(figure.min)), ("max", .double(figure.max)), ("samples", .array(figure.samples.map { .double($0) }))])
+    }
+
+    func json(_ result: EndToEndBenchmark.Result, ratios: [BenchRatio], regressions: [BenchRegression]) -> JSONValue {
+        .object([
+            ("events", .int(Int64(result.events))), ("repeat", .int(Int64(repeats))),
+            ("floor_seconds", Self.figure(result.floor)), ("floor_json_valid_guarded", .bool(result.floorGuarded)),
+            ("inline_seconds", Self.figure(result.inline)),
+            ("inline_events_per_second", .double(Double(result.events) / result.inline.median)),
+            ("parallel", .array(result.parallel.map { figure in
+                .object([
+                    ("workers", .int(Int64(figure.workers))), ("seconds", Self.figure(figure.seconds)),
+                    ("events_per_second", .double(Double(result.events) / figure.seconds.median)),
+                    ("ratio_to_floor", .double(figure.seconds.median / result.floor.median)),
+                    ("worker_peak_rss_bytes", figure.peakRSSBytes.map { .int($0) } ?? .null),
+                ])
+            })),
+            ("verify_seconds", Self.figure(result.verify)),
+            ("coordination_tasks_per_second", Self.figure(result.coordination)),
+            ("ping_per_second", .double(result.ping)),
+            ("ratios", .object(ratios.map { ($0.name, .double($0.value)) })),
+            ("regressions", .array(regressions.map { .string($0.description) })),
+            ("timeline", .string(timeline)),
+        ])
+    }
+
+    func table(_ result: EndToEndBenchmark.Result, ratios: [BenchRatio]) -> String {
+        func row(_ name: String, _ figure: BenchFigure, events: Bool = true) -> String {
+            let rate = events ? String(format: "%10.0f ev/s", Double(result.events) / figure.median) : String(repeating: " ", count: 15)
+            return String(format: "  %@ %8.3f s  [%.3f – %.3f]  %@  %6.2f× floor", pad(name, 26), figure.median, figure.min, figure.max, rate, figure.median / result.floor.median)
+        }
+        var lines = ["refold bench: \(result.events) events, medians of \(repeats) (min – max)", ""]
+        lines.append(String(format: "  %@ %8.3f s  [%.3f – %.3f]%@", pad("SQLite scan (floor)", 26), result.floor.median, result.floor.min, result.floor.max,
+                            result.floorGuarded ? "  (json_valid-guarded: malformed payloads)" : ""))
+        lines.append(row("inline rebuild", result.inline))
+        for figure in result.parallel {
+            var line = row("parallel, \(figure.workers) worker\(figure.workers == 1 ? "" : "s")", figure.seconds)
+            if let rss = figure.peakRSSBytes { line += String(format: "  rss %.0f MB", Double(rss) / 1_048_576) }
+            lines.append(line)
+        }
+        lines.append(row("verify", result.verify, events: false))
+        lines.append(String(format: "  %@ %8.0f tasks/s  [%.0f – %.0f]  (%.0f PING/s on one connection)", pad("coordination (10k tasks)", 26),
+                            result.coordination.median, result.coordination.min, result.coordination.max, result.ping))
+        lines.append("")
+        lines.append("  ratios: " + ratios.map { String(format: "%@ %.3f", $0.name, $0.value) }.joined(separator: ", "))
+        lines.append("  timeline of the largest parallel run: \(timeline)")
+        return lines.joined(separator: "\n")
+    }
+
+    func runScale(workers: Int, say: (String) -> Void) throws {
+        var datasets: [(events: Int, aggregates: Int)] = [(100_000, 20_000), (1_000_000, 20_000), (5_000_000, 20_000), (1_000_000, 1_000), (1_000_000, 100_000)]
+        if let scaleSizes {
+            // Hidden, for tests: "events:aggregates,…"
+            datasets = scaleSizes.split(separator: ",").compactMap { item in
+                let parts = item.split(separator: ":").compactMap { Int($0) }
+                return parts.count == 2 ? (parts[0], parts[1]) : nil
+            }
+        }
+        let resolved = try ResolvedRedis(redis)
+        defer { resolved.stop() }
+        let points = try ScaleBenchmark.run(
+            datasets: datasets, cache: try cacheDirectory(), workers: workers, repeats: repeats,
+            redis: resolved.configuration, redisURLText: resolved.urlText, say: say)
+        if let plot {
+            do {
+                try Data(ScalePlot.svg(points).utf8).write(to: URL(fileURLWithPath: plot))
+            } catch {
+                throw CLIError(.badInput, "cannot write \(plot): \(error.localizedDescription).")
+            }
+        }
+        if output.json {
+            JSONOutput.print(.object([("workers", .int(Int64(workers))), ("points", .array(points.map { point in
+                .object([
+                    ("events", .int(Int64(point.events))), ("aggregates", .int(Int64(point.aggregates))),
+                    ("seconds", Self.figure(point.seconds)), ("floor_seconds", .double(point.floorSeconds)),
+                    ("events_per_second", .double(Double(point.events) / point.seconds.median)),
+                    ("worker_peak_rss_bytes", point.peakRSSBytes.map { .int($0) } ?? .null),
+                ])
+            }))]))
+        } else {
+            print(ScalePlot.text(points, workers: workers))
+        }
+    }
 }
 
 /// Where a command's Redis comes from: the flag, the environment, or a private server.
@@ -70,39 +268,20 @@ struct BenchCoordinationCommand: ParsableCommand {
     func run() throws {
         let resolved = try ResolvedRedis(redis)
         defer { resolved.stop() }
-        let client = try CoordinationClient(configuration: resolved.configuration)
-        let jobID = "bench-coordination-\(UUID().uuidString.prefix(8).lowercased())"
-        let definitions = (0..<tasks).map { TaskDefinition(id: "t\($0)", spec: "") }
-        let settings = JobSettings(leaseMilliseconds: 30_000, retentionMilliseconds: 60_000, payload: #"{"kind":"noop","batch":\#(batch)}"#)
-
-        let start = Date()
-        try client.fork(jobID: jobID, settings: settings, tasks: definitions)
-        let forked = Date()
-        let pool = try LocalWorkerPool(count: workers, redisURL: resolved.urlText, arguments: ["--job", jobID, "--poll", "5ms"])
-        defer { pool.stopAll(grace: 2) }
-        let status = try client.waitForJoin(jobID: jobID, poll: 0.02, shouldStop: { !pool.exited().isEmpty })
-        let joined = Date()
-        guard status.state == "joined" else {
-            let exits = pool.exited().map { "worker \($0.pid): \($0.status)" }.joined(separator: ", ")
-            throw CLIError(.infrastructure, "the benchmark job did not join (state \(status.state), \(status.done)/\(status.total) done; \(exits)).")
-        }
-        try client.drop(jobID: jobID)
-
-        let seconds = joined.timeIntervalSince(start)
-        let forkSeconds = forked.timeIntervalSince(start)
-        let rate = Double(tasks) / seconds
+        let result = try CoordinationBenchmark.run(
+            redis: resolved.configuration, redisURLText: resolved.urlText, tasks: tasks, workers: workers, batch: batch)
         if output.json {
             JSONOutput.print([
                 "tasks": .int(Int64(tasks)), "workers": .int(Int64(workers)), "batch": .int(Int64(batch)),
-                "seconds": .double(seconds), "fork_seconds": .double(forkSeconds),
-                "tasks_per_second": .double(rate), "retries": .int(Int64(status.retries)),
+                "seconds": .double(result.seconds), "fork_seconds": .double(result.forkSeconds),
+                "tasks_per_second": .double(result.tasksPerSecond), "retries": .int(Int64(result.retries)),
                 "redis": .string(resolved.privateServer == nil ? "external" : "private"),
             ])
         } else {
             print("""
                 Coordination: \(tasks) no-op tasks, \(workers) worker processes, batches of \(batch) (\(resolved.label))
-                  fork        \(String(format: "%8.3f", forkSeconds)) s  (\(String(format: "%.0f", Double(tasks) / forkSeconds)) tasks/s registered)
-                  fork→join   \(String(format: "%8.3f", seconds)) s  (\(String(format: "%.0f", rate)) tasks/s, worker start-up included)
+                  fork        \(String(format: "%8.3f", result.forkSeconds)) s  (\(String(format: "%.0f", Double(tasks) / result.forkSeconds)) tasks/s registered)
+                  fork→join   \(String(format: "%8.3f", result.seconds)) s  (\(String(format: "%.0f", result.tasksPerSecond)) tasks/s, worker start-up included)
                 """)
         }
     }

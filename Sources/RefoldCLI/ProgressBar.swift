@@ -48,3 +48,8 @@ final class ProgressBar {
         seconds < 60 ? String(format: "%.0fs", seconds) : String(format: "%dm%02ds", Int(seconds) / 60, Int(seconds) % 60)
     }
 }
+
+/// Pads `text` with spaces to `width` characters (String(format:) cannot pad %@ on Linux).
+func pad(_ text: String, _ width: Int) -> String {
+    text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+}

@@ -160,6 +160,17 @@ public struct TaskResult: Sendable, Equatable {
     public let result: String
 
     public var seconds: Double { Double(finishedMilliseconds - startedMilliseconds) / 1000 }
+
+    public init(taskID: String, worker: String, attempt: Int, token: String, startedMilliseconds: Int64, finishedMilliseconds: Int64, events: Int64, result: String) {
+        self.taskID = taskID
+        self.worker = worker
+        self.attempt = attempt
+        self.token = token
+        self.startedMilliseconds = startedMilliseconds
+        self.finishedMilliseconds = finishedMilliseconds
+        self.events = events
+        self.result = result
+    }
 }
 
 /// A dead-lettered task's record (dead hash).

@@ -5,13 +5,16 @@ public struct TaskSummary: Sendable, Equatable {
     public var rows: Int
     public var quarantined: [QuarantineRecord]
     public var seconds: Double
+    /// The worker process's peak resident memory when it finished the task, in KiB.
+    public var peakRSSKilobytes: Int64?
 
-    public init(events: Int = 0, aggregates: Int = 0, rows: Int = 0, quarantined: [QuarantineRecord] = [], seconds: Double = 0) {
+    public init(events: Int = 0, aggregates: Int = 0, rows: Int = 0, quarantined: [QuarantineRecord] = [], seconds: Double = 0, peakRSSKilobytes: Int64? = nil) {
         self.events = events
         self.aggregates = aggregates
         self.rows = rows
         self.quarantined = quarantined
         self.seconds = seconds
+        self.peakRSSKilobytes = peakRSSKilobytes
     }
 }
 

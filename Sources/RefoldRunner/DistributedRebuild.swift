@@ -182,12 +182,10 @@ public enum DistributedRebuild {
             deadTasks: dead.sorted { $0.taskID < $1.taskID }.map { DeadTaskReport(task: $0.taskID, attempts: $0.attempts, error: $0.error) },
             taskSeconds: taskSeconds, headPosition: head, quarantined: quarantined,
             workers: options.workers, mode: "parallel")
-        // Workers have finished (their job joined): reap them to read their peak memory.
-        pool?.stopAll(grace: 5)
-        var usage = rusage()
-        getrusage(__rusage_who_t(RUSAGE_CHILDREN.rawValue), &usage)
+        // Each worker reports its own peak memory with every task it completes (remote ones too).
         var withMemory = report
-        withMemory.workerPeakRSSBytes = options.workers > 0 ? Int64(usage.ru_maxrss) * 1024 : nil
+        let peaks = summaries.compactMap(\.peakRSSKilobytes).filter { $0 > 0 }
+        withMemory.workerPeakRSSBytes = peaks.max().map { $0 * 1024 }
         return Outcome(report: withMemory, results: results, dead: dead, workerRestarts: pool?.restarts ?? 0)
     }
 }

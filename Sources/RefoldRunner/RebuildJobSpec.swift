@@ -57,13 +57,14 @@ public struct RebuildJobSpec: Sendable, Equatable {
 extension TaskSummary {
     /// The task result stored in Redis (quarantines live in the read-model database).
     public var resultJSON: String {
-        "{\"events\":\(events),\"aggregates\":\(aggregates),\"rows\":\(rows),\"quarantined\":\(quarantined.count),\"seconds\":\(seconds)}"
+        "{\"events\":\(events),\"aggregates\":\(aggregates),\"rows\":\(rows),\"quarantined\":\(quarantined.count),\"seconds\":\(seconds),\"rss_kb\":\(peakRSSKilobytes ?? 0)}"
     }
 
     public init(resultJSON: String) {
         let object = (try? JSONSerialization.jsonObject(with: Data(resultJSON.utf8)) as? [String: Any]) ?? [:]
         self.init(
             events: object["events"] as? Int ?? 0, aggregates: object["aggregates"] as? Int ?? 0,
-            rows: object["rows"] as? Int ?? 0, quarantined: [], seconds: object["seconds"] as? Double ?? 0)
+            rows: object["rows"] as? Int ?? 0, quarantined: [], seconds: object["seconds"] as? Double ?? 0,
+            peakRSSKilobytes: (object["rss_kb"] as? NSNumber)?.int64Value)
     }
 }

@@ -49,7 +49,11 @@ public struct RebuildTaskHandler: TaskHandler {
                     task.reportProgress(events: done)
                     return !task.shouldAbandon
                 })
-            return TaskOutput(events: summary.events, result: summary.resultJSON)
+            var measured = summary
+            var usage = rusage()
+            getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+            measured.peakRSSKilobytes = Int64(usage.ru_maxrss)
+            return TaskOutput(events: summary.events, result: measured.resultJSON)
         } catch let failure as TaskFailure {
             throw failure
         } catch let stop as StrictModeDataError {

@@ -1,0 +1,150 @@
+/// One measured figure over repeats: medians are reported, with min and max.
+public struct BenchFigure: Sendable, Equatable {
+    public let name: String
+    public let samples: [Double]
+
+    public init(name: String, samples: [Double]) {
+        self.name = name
+        self.samples = samples
+    }
+
+    public var median: Double { Statistics.median(samples) }
+    public var min: Double { samples.min() ?? 0 }
+    public var max: Double { samples.max() ?? 0 }
+}
+
+/// A ratio measured within one run (so it holds on noisy machines), and which way is better.
+public struct BenchRatio: Sendable, Equatable {
+    public let name: String
+    public let value: Double
+    public let higherIsBetter: Bool
+
+    public init(name: String, value: Double, higherIsBetter: Bool) {
+        self.name = name
+        self.value = value
+        self.higherIsBetter = higherIsBetter
+    }
+}
+
+/// A ratio that got worse than the baseline by more than the tolerance.
+public struct BenchRegression: Sendable, Equatable, CustomStringConvertible {
+    public let name: String
+    public let baseline: Double
+    public let current: Double
+    public let higherIsBetter: Bool
+
+    /// The relative change towards worse (0.2 = 20 % worse).
+    public var worseBy: Double {
+        guard baseline != 0 else { return 0 }
+        return higherIsBetter ? (baseline - current) / baseline : (current - baseline) / baseline
+    }
+
+    public var description: String {
+        "\(name): \(format(current)) vs baseline \(format(baseline)) (\(Int((worseBy * 100).rounded()))% worse; \(higherIsBetter ? "higher" : "lower") is better)"
+    }
+
+    private func format(_ value: Double) -> String {
+        let scaled = (value * 1000).rounded() / 1000
+        return "\(scaled)"
+    }
+}
+
+/// A stored set of ratios to compare later runs with (`refold bench --save` / `--baseline`).
+public struct BenchBaseline: Sendable, Equatable {
+    public var ratios: [BenchRatio]
+    /// Free-form facts about the run (size, workers, machine), shown when comparing.
+    public var context: [String: String]
+
+    public init(ratios: [BenchRatio], context: [String: String] = [:]) {
+        self.ratios = ratios
+        self.context = context
+    }
+
+    /// The file form: `{"version":1,"ratios":{name:{"value":x,"better":"lower"|"higher"}},"context":{…}}`.
+    public func encoded() -> [UInt8] {
+        var out: [UInt8] = []
+        JSONWriter.appendRaw("{\n  \"version\": 1,\n  \"ratios\": {", to: &out)
+        for (index, ratio) in ratios.sorted(by: { $0.name < $1.name }).enumerated() {
+            JSONWriter.appendRaw(index == 0 ? "\n    " : ",\n    ", to: &out)
+            JSONWriter.appendString(Array(ratio.name.utf8), to: &out)
+            JSONWriter.appendRaw(": {\"value\": ", to: &out)
+            out.append(contentsOf: Array(BenchBaseline.number(ratio.value).utf8))
+            JSONWriter.appendRaw(", \"better\": ", to: &out)
+            JSONWriter.appendString(ratio.higherIsBetter ? "higher" : "lower", to: &out)
+            out.append(UInt8(ascii: "}"))
+        }
+        JSONWriter.appendRaw("\n  },\n  \"context\": {", to: &out)
+        for (index, key) in context.keys.sorted().enumerated() {
+            JSONWriter.appendRaw(index == 0 ? "\n    " : ",\n    ", to: &out)
+            JSONWriter.appendString(Array(key.utf8), to: &out)
+            JSONWriter.appendRaw(": ", to: &out)
+            JSONWriter.appendString(Array((context[key] ?? "").utf8), to: &out)
+        }
+        JSONWriter.appendRaw("\n  }\n}\n", to: &out)
+        return out
+    }
+
+    static func number(_ value: Double) -> String {
+        guard value.isFinite else { return "0" }
+        let text = "\(value)"
+        return text.contains("e") || text.contains(".") ? text : text + ".0"
+    }
+
+    /// Reads the file form; nil with a reason when it is not one.
+    public init(decoding bytes: [UInt8]) throws(BenchBaselineError) {
+        guard let tree = try? JSONScanner.parse(bytes), case .object(let root) = tree else {
+            throw BenchBaselineError("it is not a JSON object")
+        }
+        guard case .integer(1)? = root[Array("version".utf8)] else { throw BenchBaselineError("it has no \"version\": 1") }
+        guard case .object(let entries)? = root[Array("ratios".utf8)] else { throw BenchBaselineError("it has no \"ratios\" object") }
+        var ratios: [BenchRatio] = []
+        for (key, value) in entries {
+            let name = String(decoding: key, as: UTF8.self)
+            guard case .object(let fields) = value else { throw BenchBaselineError("ratio \"\(name)\" is not an object") }
+            let number: Double
+            switch fields[Array("value".utf8)] {
+            case .integer(let integer)?: number = Double(integer)
+            case .number(let text)?: number = Double(String(decoding: text, as: UTF8.self)) ?? .nan
+            default: throw BenchBaselineError("ratio \"\(name)\" has no numeric \"value\"")
+            }
+            guard number.isFinite else { throw BenchBaselineError("ratio \"\(name)\" has an unreadable value") }
+            guard case .string(let better)? = fields[Array("better".utf8)], better == Array("higher".utf8) || better == Array("lower".utf8) else {
+                throw BenchBaselineError("ratio \"\(name)\" needs \"better\": \"higher\" or \"lower\"")
+            }
+            ratios.append(BenchRatio(name: name, value: number, higherIsBetter: better == Array("higher".utf8)))
+        }
+        var context: [String: String] = [:]
+        if case .object(let entries)? = root[Array("context".utf8)] {
+            for (key, value) in entries {
+                if case .string(let text) = value { context[String(decoding: key, as: UTF8.self)] = String(decoding: text, as: UTF8.self) }
+            }
+        }
+        self.init(ratios: ratios.sorted { $0.name < $1.name }, context: context)
+    }
+
+    /// The ratios of `current` that are worse than this baseline by more than `tolerance`
+    /// (0.15 = 15 %). Ratios missing on either side are not compared.
+    public func regressions(in current: [BenchRatio], tolerance: Double) -> [BenchRegression] {
+        var found: [BenchRegression] = []
+        for ratio in current {
+            guard let stored = ratios.first(where: { $0.name == ratio.name }) else { continue }
+            let regression = BenchRegression(name: ratio.name, baseline: stored.value, current: ratio.value, higherIsBetter: stored.higherIsBetter)
+            if regression.worseBy > tolerance { found.append(regression) }
+        }
+        return found.sorted { $0.name < $1.name }
+    }
+
+    /// Parses a tolerance written `15%` or `0.15`.
+    public static func tolerance(_ text: String) -> Double? {
+        if text.hasSuffix("%") {
+            return Double(text.dropLast()).flatMap { $0 >= 0 ? $0 / 100 : nil }
+        }
+        return Double(text).flatMap { $0 >= 0 && $0 < 10 ? $0 : nil }
+    }
+}
+
+/// Why a baseline file could not be read.
+public struct BenchBaselineError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

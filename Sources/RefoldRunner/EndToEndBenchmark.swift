@@ -1,0 +1,168 @@
+import Foundation
+import RefoldCore
+import RefoldRedis
+import RefoldSQLite
+
+/// `refold bench`: every end-to-end figure measured side by side in one run, so ratios hold on
+/// shared, noisy machines. Reads only; read models go to a temporary database.
+public enum EndToEndBenchmark {
+    public struct Options: Sendable {
+        public var projection: AnyProjection
+        public var events: String
+        public var layout: EventTableLayout = EventTableLayout()
+        /// Worker counts for the parallel runs (1…N).
+        public var workerCounts: [Int]
+        public var repeats: Int
+        public var coordinationTasks = 10_000
+
+        public init(projection: AnyProjection, events: String, workerCounts: [Int], repeats: Int) {
+            self.projection = projection
+            self.events = events
+            self.workerCounts = workerCounts
+            self.repeats = repeats
+        }
+    }
+
+    public struct ParallelFigure: Sendable {
+        public let workers: Int
+        public let seconds: BenchFigure
+        public let peakRSSBytes: Int64?
+    }
+
+    public struct Result: Sendable {
+        public let events: Int
+        /// SQLite's own `sum(json_extract(…))` scan of the same file, in this process.
+        public let floor: BenchFigure
+        public let inline: BenchFigure
+        public let parallel: [ParallelFigure]
+        public let verify: BenchFigure
+        /// Fork-join of no-op tasks: tasks per second.
+        public let coordination: BenchFigure
+        /// Unpipelined PING round trips per second (the coordination figure's yardstick).
+        public let ping: Double
+        public let floorGuarded: Bool
+        /// The largest parallel run of the last repeat (for its timeline).
+        public let largest: DistributedRebuild.Outcome?
+
+        /// The ratios a baseline stores and compares.
+        public var ratios: [BenchRatio] {
+            var ratios = [
+                BenchRatio(name: "inline_vs_floor", value: inline.median / floor.median, higherIsBetter: false),
+                BenchRatio(name: "verify_vs_floor", value: verify.median / floor.median, higherIsBetter: false),
+                BenchRatio(name: "coordination_vs_ping", value: coordination.median / ping, higherIsBetter: true),
+            ]
+            let single = parallel.first { $0.workers == 1 }?.seconds.median
+            for figure in parallel {
+                ratios.append(BenchRatio(name: "parallel_\(figure.workers)_vs_floor", value: figure.seconds.median / floor.median, higherIsBetter: false))
+                if let single, figure.workers > 1 {
+                    ratios.append(BenchRatio(name: "scaling_\(figure.workers)", value: single / figure.seconds.median, higherIsBetter: true))
+                }
+            }
+            return ratios
+        }
+    }
+
+    public static func run(
+        _ options: Options, redis: RedisConfiguration, redisURLText: String, say: (String) -> Void = { _ in }
+    ) throws -> Result {
+        let source = try SQLiteEventSource(path: options.events, layout: options.layout)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("refold-bench-\(getpid())-\(UUID().uuidString.prefix(6))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let locations = RebuildLocations(events: options.events, readModels: directory.appendingPathComponent("read-models.db").path, layout: options.layout)
+
+        var floor: [Double] = []
+        var guarded = false
+        var inline: [Double] = []
+        var parallel: [Int: [Double]] = [:]
+        var rss: [Int: Int64] = [:]
+        var verify: [Double] = []
+        var coordination: [Double] = []
+        var events = 0
+        var largest: DistributedRebuild.Outcome?
+        for round in 1...max(1, options.repeats) {
+            say("round \(round)/\(options.repeats): SQLite scan")
+            let scan = try source.jsonScanFloor()
+            floor.append(scan.seconds)
+            guarded = scan.guarded
+            say("round \(round)/\(options.repeats): inline rebuild")
+            let single = try InlineRebuild.run(projection: options.projection, locations: locations, strict: false)
+            inline.append(single.seconds)
+            events = single.events
+            for workers in options.workerCounts {
+                say("round \(round)/\(options.repeats): parallel rebuild, \(workers) worker\(workers == 1 ? "" : "s")")
+                let run = DistributedRebuild.Options(
+                    projection: options.projection, locations: locations, workers: workers,
+                    tasks: max(8, 4 * workers), leaseMilliseconds: 30_000, strict: false)
+                let outcome = try DistributedRebuild.run(run, redis: redis, redisURLText: redisURLText)
+                parallel[workers, default: []].append(outcome.report.seconds)
+                if let peak = outcome.report.workerPeakRSSBytes { rss[workers] = max(rss[workers] ?? 0, peak) }
+                if workers == options.workerCounts.max() { largest = outcome }
+            }
+            say("round \(round)/\(options.repeats): verify")
+            verify.append(try Verifier.run(projection: options.projection, locations: locations).seconds)
+            say("round \(round)/\(options.repeats): coordination, \(options.coordinationTasks) no-op tasks")
+            let coordinated = try CoordinationBenchmark.run(
+                redis: redis, redisURLText: redisURLText, tasks: options.coordinationTasks,
+                workers: options.workerCounts.max() ?? 1, batch: 100)
+            coordination.append(coordinated.tasksPerSecond)
+        }
+        let ping = try CoordinationBenchmark.pingRate(redis: redis)
+        return Result(
+            events: events,
+            floor: BenchFigure(name: "floor", samples: floor),
+            inline: BenchFigure(name: "inline", samples: inline),
+            parallel: options.workerCounts.map { ParallelFigure(workers: $0, seconds: BenchFigure(name: "parallel_\($0)", samples: parallel[$0] ?? []), peakRSSBytes: rss[$0]) },
+            verify: BenchFigure(name: "verify", samples: verify),
+            coordination: BenchFigure(name: "coordination", samples: coordination),
+            ping: ping, floorGuarded: guarded, largest: largest)
+    }
+}
+
+/// `refold bench --scale`: how time and memory grow with the event and aggregate counts.
+public enum ScaleBenchmark {
+    public struct Point: Sendable {
+        public let label: String
+        public let events: Int
+        public let aggregates: Int
+        public let seconds: BenchFigure
+        public let floorSeconds: Double
+        public let peakRSSBytes: Int64?
+    }
+
+    /// Rebuilds each (events, aggregates) dataset — generated once into `cache` — with
+    /// `workers` worker processes, `repeats` times.
+    public static func run(
+        datasets: [(events: Int, aggregates: Int)], cache: String, workers: Int, repeats: Int,
+        redis: RedisConfiguration, redisURLText: String, say: (String) -> Void = { _ in }
+    ) throws -> [Point] {
+        let projection = AnyProjection(OrderSummaryProjection())
+        var points: [Point] = []
+        for dataset in datasets {
+            let path = "\(cache)/bench-\(dataset.events)-\(dataset.aggregates).db"
+            if !FileManager.default.fileExists(atPath: path) {
+                say("generating \(dataset.events) events for \(dataset.aggregates) aggregates (cached in \(cache))")
+                try SQLiteDatasetWriter.write(DatasetSpec(size: dataset.events, aggregates: dataset.aggregates, seed: 1), to: path)
+            }
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("refold-scale-\(getpid())-\(UUID().uuidString.prefix(6))")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let locations = RebuildLocations(events: path, readModels: directory.appendingPathComponent("rm.db").path)
+            let floor = try SQLiteEventSource(path: path).jsonScanFloor().seconds
+            var seconds: [Double] = []
+            var peak: Int64?
+            for round in 1...max(1, repeats) {
+                say("\(dataset.events) events / \(dataset.aggregates) aggregates: rebuild \(round)/\(repeats)")
+                let outcome = try DistributedRebuild.run(
+                    DistributedRebuild.Options(projection: projection, locations: locations, workers: workers, tasks: max(8, 4 * workers), leaseMilliseconds: 30_000, strict: false),
+                    redis: redis, redisURLText: redisURLText)
+                seconds.append(outcome.report.seconds)
+                peak = max(peak ?? 0, outcome.report.workerPeakRSSBytes ?? 0)
+            }
+            points.append(Point(
+                label: "\(dataset.events) ev / \(dataset.aggregates) agg", events: dataset.events, aggregates: dataset.aggregates,
+                seconds: BenchFigure(name: "rebuild", samples: seconds), floorSeconds: floor, peakRSSBytes: peak))
+        }
+        return points
+    }
+}

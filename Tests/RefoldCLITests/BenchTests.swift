@@ -1,0 +1,73 @@
+import Foundation
+import RefoldCoordination
+@testable import RefoldCLI
+import RefoldTestSupport
+import Testing
+
+@Suite struct BenchTests {
+    @Test func timelineLaysOutOneLanePerWorkerOnOneTimeScale() {
+        let results = [
+            TaskResult(taskID: "r0", worker: "b", attempt: 1, token: "1", startedMilliseconds: 1_000, finishedMilliseconds: 2_000, events: 1, result: ""),
+            TaskResult(taskID: "r1", worker: "a", attempt: 2, token: "2", startedMilliseconds: 1_500, finishedMilliseconds: 3_000, events: 1, result: ""),
+            TaskResult(taskID: "r2", worker: "b", attempt: 1, token: "3", startedMilliseconds: 2_000, finishedMilliseconds: 3_000, events: 1, result: ""),
+        ]
+        let layout = TimelineLayout(results: results, dead: [DeadTask(taskID: "r3", attempts: 3, worker: "a", error: "poison <x>")], title: "t")
+        #expect(layout.lanes == ["a", "b"])
+        #expect(layout.seconds == 2)
+        let bars = Dictionary(uniqueKeysWithValues: layout.bars.map { ($0.task, $0) })
+        #expect(bars["r0"]?.lane == 1 && bars["r1"]?.lane == 0)
+        #expect(bars["r0"]?.x == TimelineLayout.left)
+        #expect(abs((bars["r2"]!.x + bars["r2"]!.width) - (TimelineLayout.width - 20)) < 0.001)
+        #expect(bars["r1"]?.retried == true && bars["r0"]?.retried == false)
+        let svg = layout.svg()
+        #expect(svg.contains("dead: r3 after 3 attempt(s): poison &lt;x&gt;"))
+        #expect(svg.contains("#f0a030"))
+    }
+
+    @Test func benchRunsEndToEndAndComparesWithABaseline() throws {
+        let directory = try TemporaryDirectory.make()
+        let saved = directory.appendingPathComponent("baseline.json").path
+        let timeline = directory.appendingPathComponent("timeline.svg").path
+        let common = ["bench", "--size", "20000", "--aggregates", "400", "--repeat", "1", "--workers", "2", "--cache", directory.path, "--timeline", timeline]
+        let first = try RefoldRun.run(common + ["--json", "--save", saved], timeout: 300)
+        #expect(first.code == 0, "\(first.stderr)")
+        let report = try RefoldRun.json(first.stdout)
+        #expect(report["events"] as? Int == 20000)
+        for key in ["floor_seconds", "inline_seconds", "parallel", "verify_seconds", "coordination_tasks_per_second", "ratios"] {
+            #expect(report[key] != nil, "missing \(key)")
+        }
+        #expect((report["parallel"] as? [Any])?.count == 2)
+        let ratios = try #require(report["ratios"] as? [String: Double])
+        #expect(Set(ratios.keys) == ["inline_vs_floor", "verify_vs_floor", "coordination_vs_ping", "parallel_1_vs_floor", "parallel_2_vs_floor", "scaling_2"])
+        #expect(FileManager.default.fileExists(atPath: timeline))
+
+        // A baseline claiming everything was ten times better is a regression: exit 1, named.
+        var text = try String(contentsOfFile: saved, encoding: .utf8)
+        for (name, value) in ratios where name.hasSuffix("_vs_floor") {
+            text = text.replacingOccurrences(of: "\"\(name)\": {\"value\": \(value)", with: "\"\(name)\": {\"value\": \(value / 10)")
+        }
+        let better = directory.appendingPathComponent("better.json").path
+        try text.write(toFile: better, atomically: true, encoding: .utf8)
+        let compared = try RefoldRun.run(common + ["--baseline", better], timeout: 300)
+        #expect(compared.code == 1, "\(compared.stderr)")
+        #expect(compared.stdout.contains("REGRESSION past 15%"))
+        #expect(compared.stdout.contains("inline_vs_floor"))
+
+        let broken = directory.appendingPathComponent("broken.json").path
+        try "not json".write(toFile: broken, atomically: true, encoding: .utf8)
+        let bad = try RefoldRun.run(["bench", "--baseline", broken])
+        #expect(bad.code == 2)
+        #expect(bad.stderr.contains("is not a refold bench result"))
+    }
+
+    @Test func scaleReportsGrowthAndDrawsTheCurve() throws {
+        let directory = try TemporaryDirectory.make()
+        let plot = directory.appendingPathComponent("scale.svg").path
+        let result = try RefoldRun.run(["bench", "--scale", "--scale-sizes", "2000:50,8000:50,8000:10", "--repeat", "1", "--workers", "2",
+                                        "--cache", directory.path, "--plot", plot], timeout: 300)
+        #expect(result.code == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("8000 ev / 50 agg"))
+        #expect(result.stdout.contains("4× the events took"))
+        #expect(try String(contentsOfFile: plot, encoding: .utf8).contains("<polyline"))
+    }
+}
