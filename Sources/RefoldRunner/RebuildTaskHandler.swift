@@ -8,6 +8,16 @@ import RefoldSQLite
 /// Connections are opened per task (cheap next to a task's thousands of events), so the
 /// handler holds no C handle and is plainly `Sendable`.
 public struct RebuildTaskHandler: TaskHandler {
+    /// This process's peak resident memory (`VmHWM`). Not `getrusage`: Linux carries
+    /// `ru_maxrss` across exec, so a worker spawned by a big process would report its parent's.
+    static func peakResidentKilobytes() -> Int64? {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            return line.split(separator: " ").dropFirst().first.flatMap { Int64($0) }
+        }
+        return nil
+    }
+
     public let claimBatch = 1
     let spec: RebuildJobSpec
     let projection: AnyProjection
@@ -50,9 +60,7 @@ public struct RebuildTaskHandler: TaskHandler {
                     return !task.shouldAbandon
                 })
             var measured = summary
-            var usage = rusage()
-            getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-            measured.peakRSSKilobytes = Int64(usage.ru_maxrss)
+            measured.peakRSSKilobytes = Self.peakResidentKilobytes()
             return TaskOutput(events: summary.events, result: measured.resultJSON)
         } catch let failure as TaskFailure {
             throw failure
