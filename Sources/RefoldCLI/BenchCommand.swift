@@ -49,16 +49,7 @@ struct BenchCommand: ParsableCommand {
     }
 
     func cacheDirectory() throws -> String {
-        let environment = ProcessInfo.processInfo.environment
-        let base = cache.map(LocationOptions.absolute)
-            ?? environment["XDG_CACHE_HOME"].map { $0 + "/refold" }
-            ?? (environment["HOME"].map { $0 + "/.cache/refold" } ?? FileManager.default.temporaryDirectory.appendingPathComponent("refold").path)
-        do {
-            try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
-        } catch {
-            throw CLIError(.badInput, "cannot create the cache folder \(base): \(error.localizedDescription) (pass --cache DIR).")
-        }
-        return base
+        try CacheDirectory.resolve(cache)
     }
 
     func run() throws {

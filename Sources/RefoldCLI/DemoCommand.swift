@@ -29,15 +29,7 @@ struct DemoCommand: ParsableCommand {
 
     func run() throws {
         SignalFlag.install()
-        let environment = ProcessInfo.processInfo.environment
-        let base = cache.map(LocationOptions.absolute)
-            ?? environment["XDG_CACHE_HOME"].map { $0 + "/refold" }
-            ?? (environment["HOME"].map { $0 + "/.cache/refold" } ?? FileManager.default.temporaryDirectory.appendingPathComponent("refold").path)
-        do {
-            try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
-        } catch {
-            throw CLIError(.badInput, "cannot create the cache folder \(base): \(error.localizedDescription) (pass --cache DIR).")
-        }
+        let base = try CacheDirectory.resolve(cache)
         let events = "\(base)/demo-\(size)-\(aggregates).db"
         let models = "\(base)/demo-\(size)-\(aggregates)-read-models.db"
 

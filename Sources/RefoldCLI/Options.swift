@@ -88,3 +88,19 @@ enum StandardError {
 
     static var isTerminal: Bool { isatty(2) == 1 }
 }
+
+/// Where generated datasets are cached: `--cache DIR`, else `$XDG_CACHE_HOME/refold`, else `~/.cache/refold`.
+enum CacheDirectory {
+    static func resolve(_ option: String?) throws -> String {
+        let environment = ProcessInfo.processInfo.environment
+        let base = option.map(LocationOptions.absolute)
+            ?? environment["XDG_CACHE_HOME"].map { $0 + "/refold" }
+            ?? (environment["HOME"].map { $0 + "/.cache/refold" } ?? FileManager.default.temporaryDirectory.appendingPathComponent("refold").path)
+        do {
+            try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+        } catch {
+            throw CLIError(.badInput, "cannot create the cache folder \(base): \(error.localizedDescription) (pass --cache DIR).")
+        }
+        return base
+    }
+}

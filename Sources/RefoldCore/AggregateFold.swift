@@ -60,7 +60,7 @@ public final class AggregateFold<P: Projection>: EventFold {
 
     public func consume(_ event: EventView) throws {
         eventsConsumed += 1
-        if !hasCurrent || !Self.same(current, event.aggregate) {
+        if !hasCurrent || !current.equals(event.aggregate) {
             finish()
             current = Array(event.aggregate)
             hasCurrent = true
@@ -114,14 +114,6 @@ public final class AggregateFold<P: Projection>: EventFold {
             code: error.code, reason: "\(event.typeName) at version \(event.version.map(String.init) ?? "NULL"): \(error.reason)")
         quarantines.append(record)
         if firstQuarantine == nil { firstQuarantine = record }
-    }
-
-    @inline(__always) private static func same(_ bytes: [UInt8], _ view: UnsafeRawBufferPointer) -> Bool {
-        guard bytes.count == view.count else { return false }
-        return bytes.withUnsafeBytes { mine in
-            guard let a = mine.baseAddress, let b = view.baseAddress else { return true }
-            return memcmp(a, b, view.count) == 0
-        }
     }
 }
 

@@ -39,6 +39,17 @@ public struct EventView {
     public var aggregateID: String { String(decoding: aggregate, as: UTF8.self) }
 }
 
+extension Array where Element == UInt8 {
+    /// Byte-for-byte equality with a borrowed buffer (aggregate ids are compared this way).
+    @inline(__always) public func equals(_ view: UnsafeRawBufferPointer) -> Bool {
+        guard count == view.count else { return false }
+        return withUnsafeBytes { mine in
+            guard let a = mine.baseAddress, let b = view.baseAddress else { return true }
+            return memcmp(a, b, view.count) == 0
+        }
+    }
+}
+
 extension UnsafeRawBufferPointer {
     /// Byte-for-byte equality with a static ASCII string (case-sensitive).
     @inline(__always) public func equals(_ text: StaticString) -> Bool {

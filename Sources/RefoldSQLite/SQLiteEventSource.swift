@@ -138,7 +138,7 @@ public final class SQLiteEventSource {
             defer { statement.reset() }  // ends the chunk's read transaction
             while try statement.step() {
                 let aggregate = statement.bytes(1)
-                let isNew = !Self.equal(current, aggregate)
+                let isNew = !current.equals(aggregate)
                 if isNew {
                     if inChunk >= chunkEvents {
                         boundary = true
@@ -166,14 +166,6 @@ public final class SQLiteEventSource {
         fold.finish()
         try afterChunk()
         return total
-    }
-
-    @inline(__always) static func equal(_ bytes: [UInt8], _ view: UnsafeRawBufferPointer) -> Bool {
-        guard bytes.count == view.count else { return false }
-        return bytes.withUnsafeBytes { mine in
-            guard let a = mine.baseAddress, let b = view.baseAddress else { return true }
-            return memcmp(a, b, view.count) == 0
-        }
     }
 
     /// `sum(json_extract(payload, '$.qty'))` over the whole table, in SQLite's own C code: the
