@@ -55,10 +55,12 @@ struct RebuildCommand: ParsableCommand {
         let bar = ProgressBar(label: projection.name)
         let report: RebuildReport
         if inline {
+            let started = Date()
             report = try InlineRebuild.run(
                 projection: projection, locations: locations, strict: strict,
                 progress: { done, total in bar.update(done: Int64(done), total: total) },
                 shouldStop: { SignalFlag.isRaised })
+            if let timeline { try TimelineWriter.write(inline: report, started: started, finished: Date(), to: timeline) }
         } else {
             report = try DistributedRebuildCommand.run(
                 projection: projection, locations: locations, redis: redis, workers: workers, tasks: tasks,

@@ -1,12 +1,26 @@
 import Foundation
 import RefoldCoordination
+import RefoldCore
 import RefoldRunner
 
 /// Draws a rebuild as an SVG: one lane per worker, each task a bar from its server-side start
 /// to its end; retried tasks (attempt > 1) are orange, dead tasks red and listed.
 enum TimelineWriter {
     static func write(_ outcome: DistributedRebuild.Outcome, to path: String) throws {
-        let svg = TimelineLayout(results: outcome.results, dead: outcome.dead, title: "\(outcome.report.projection) — job \(outcome.report.job)").svg()
+        try write(TimelineLayout(results: outcome.results, dead: outcome.dead, title: "\(outcome.report.projection) — job \(outcome.report.job)"), to: path)
+    }
+
+    /// An inline rebuild: one lane (this process), one bar.
+    static func write(inline report: RebuildReport, started: Date, finished: Date, to path: String) throws {
+        let result = TaskResult(
+            taskID: "all", worker: "pid \(getpid()) (inline)", attempt: 1, token: "",
+            startedMilliseconds: Int64(started.timeIntervalSince1970 * 1000), finishedMilliseconds: Int64(finished.timeIntervalSince1970 * 1000),
+            events: Int64(report.events), result: "")
+        try write(TimelineLayout(results: [result], dead: [], title: "\(report.projection) — \(report.job)"), to: path)
+    }
+
+    static func write(_ layout: TimelineLayout, to path: String) throws {
+        let svg = layout.svg()
         do {
             try Data(svg.utf8).write(to: URL(fileURLWithPath: path))
         } catch {

@@ -63,8 +63,10 @@ import Testing
         let events = try generate(["--size", "5000", "--aggregates", "100", "--seed", "4"])
         let before = try Data(contentsOf: URL(fileURLWithPath: events))
         let models = URL(fileURLWithPath: events).deletingLastPathComponent().appendingPathComponent("models.db").path
-        let rebuild = try RefoldRun.run(["rebuild", "order_summary", "--events", events, "--read-models", models, "--inline"])
+        let timeline = URL(fileURLWithPath: events).deletingLastPathComponent().appendingPathComponent("inline.svg").path
+        let rebuild = try RefoldRun.run(["rebuild", "order_summary", "--events", events, "--read-models", models, "--inline", "--timeline", timeline])
         #expect(rebuild.code == 0, "\(rebuild.stderr)")
+        #expect(try String(contentsOfFile: timeline, encoding: .utf8).components(separatedBy: "<rect").count - 1 == 1)
         #expect(try Data(contentsOf: URL(fileURLWithPath: events)) == before)
         #expect(try RefoldRun.run(["verify", "order_summary", "--events", events, "--read-models", models]).code == 0)
     }

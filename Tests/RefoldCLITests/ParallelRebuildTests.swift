@@ -51,8 +51,10 @@ import Testing
         let redis = try RedisServerProcess()
         let client = try coordination(redis.url)
         let (events, models) = (try events(), try models())
+        let timeline = URL(fileURLWithPath: models).deletingLastPathComponent().appendingPathComponent("timeline.svg").path
         let coordinator = try RefoldRun.start(["rebuild", "order_summary", "--events", events, "--read-models", models,
-                                               "--workers", "2", "--tasks", "4", "--lease", "1s", "--redis", redis.url, "--json"])
+                                               "--workers", "2", "--tasks", "4", "--lease", "1s", "--redis", redis.url, "--json",
+                                               "--timeline", timeline])
         var victim: pid_t = 0
         try Deadline.wait(seconds: 60, "a worker to be in the middle of a task") {
             guard let job = try onlyJob(client), let status = try client.status(jobID: job) else { return false }
@@ -68,6 +70,10 @@ import Testing
         #expect((report["retries"] as? Int ?? 0) >= 1, "the killed task must be counted as a retry")
         #expect((report["dead_tasks"] as? [Any])?.isEmpty == true)
         try verifyClean(events, models)
+        // The timeline marks the retried task (orange bar).
+        let svg = try String(contentsOfFile: timeline, encoding: .utf8)
+        #expect(svg.contains("#f0a030"))
+        #expect(svg.components(separatedBy: "<rect").count - 1 == 4)
     }
 
     @Test func stoppedWorkerPastItsLeaseHasItsCompletionRejectedAndCarriesOn() throws {
