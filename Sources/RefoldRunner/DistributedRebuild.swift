@@ -136,6 +136,9 @@ public enum DistributedRebuild {
                 }
             } catch {
                 let coordination = error
+                if coordination.code == .jobMissing {
+                    throw RunnerError(.infrastructure, "job \(jobID) vanished from Redis at \(redis.url.endpointDescription) during the rebuild (restarted without persistence, or flushed?); the live table of \(name) is untouched.")
+                }
                 guard coordination.isConnectionFailure else { throw error }
                 let since = outageSince ?? Date()
                 outageSince = since

@@ -299,6 +299,46 @@ import Testing
         #expect(try !SQLiteReadModelStore(path: models, create: false).hasModel(projection: "order_summary"))
     }
 
+    @Test func strictParallelRebuildFailsOnTheFirstDataErrorAndKeepsTheLiveTable() throws {
+        let (events, models) = (try events(), try models())
+        let strict = try RefoldRun.run(["rebuild", "order_summary", "--events", events, "--read-models", models,
+                                        "--workers", "2", "--tasks", "6", "--strict"], timeout: 120)
+        #expect(strict.code == 1, "\(strict.stderr)")
+        #expect(strict.stderr.contains("strict mode: aggregate"))
+        #expect(strict.stderr.contains("the live table of order_summary is untouched"))
+        let store = try SQLiteReadModelStore(path: models, create: false)
+        #expect(try !store.hasModel(projection: "order_summary"))
+        #expect(try !store.hasShadow(projection: "order_summary"))
+    }
+
+    @Test func operatorsSeeAndCancelARunningJob() throws {
+        let redis = try RedisServerProcess()
+        let (events, models) = (try events(), try models())
+        let coordinator = try RefoldRun.start(["rebuild", "order_summary", "--events", events, "--read-models", models,
+                                               "--workers", "0", "--tasks", "4", "--redis", redis.url])
+        var job = ""
+        try Deadline.wait(seconds: 60, "the job to be listed by refold status") {
+            let status = try RefoldRun.run(["status", "--redis", redis.url, "--json"])
+            guard status.code == 0, let jobs = try RefoldRun.json(status.stdout)["jobs"] as? [[String: Any]], let first = jobs.first else { return false }
+            job = first["job"] as? String ?? ""
+            return first["state"] as? String == "open" && first["total"] as? Int == 4
+        }
+        let one = try RefoldRun.run(["status", job, "--redis", redis.url, "--json"])
+        #expect(try RefoldRun.json(one.stdout)["ready"] as? Int == 4)
+        let cancel = try RefoldRun.run(["cancel", job, "--redis", redis.url])
+        #expect(cancel.code == 0)
+        #expect(cancel.stdout.contains("Cancelled job \(job)"))
+        let result = try coordinator.finish(timeout: 30)
+        #expect(result.code == 1)
+        #expect(result.stderr.contains("was cancelled"))
+        #expect(try !SQLiteReadModelStore(path: models, create: false).hasShadow(projection: "order_summary"))
+        let missing = try RefoldRun.run(["status", "no-such-job", "--redis", redis.url])
+        #expect(missing.code == 2)
+        let unreachable = try RefoldRun.run(["status", "--redis", "redis://127.0.0.1:1"])
+        #expect(unreachable.code == 3)
+        #expect(unreachable.stderr.contains("could not reach Redis at 127.0.0.1:1"))
+    }
+
     @Test func benchCoordinationReportsTheContractKeys() throws {
         let result = try RefoldRun.run(["bench", "coordination", "--tasks", "2000", "--workers", "2", "--json"], timeout: 120)
         #expect(result.code == 0, "\(result.stderr)")
