@@ -71,9 +71,10 @@ public struct LeaseBook: Sendable {
         return lost
     }
 
-    /// Seconds between heartbeats: a third of the shortest lease held (so two may fail in a row).
+    /// Seconds between heartbeats: a third of the shortest lease held (so two may fail in a
+    /// row), and at most one second, so the coordinator's progress bar stays live.
     public var heartbeatInterval: Double? {
-        entries.values.filter { !$0.lost }.map(\.leaseSeconds).min().map { $0 / 3 }
+        entries.values.filter { !$0.lost }.map(\.leaseSeconds).min().map { min($0 / 3, 1) }
     }
 
     /// What to send: per job, every live lease with its progress.

@@ -160,7 +160,7 @@ public final class WorkerLoop: Sendable {
         heartbeat.start()
         defer { finished.store(true, ordering: .releasing) }
 
-        var handlers: [String: any TaskHandler] = [:]
+        var handlers: [String: (handler: any TaskHandler, payload: String)] = [:]
         var refused: Set<String> = []
         var idleWait = 0.005
         var lastReap = 0.0
@@ -173,8 +173,9 @@ public final class WorkerLoop: Sendable {
                 var worked = false
                 for jobID in jobs where !refused.contains(jobID) && !shouldStop() {
                     let handler: any TaskHandler
+                    let payload: String
                     if let known = handlers[jobID] {
-                        handler = known
+                        (handler, payload) = known
                     } else {
                         guard let status = try client.status(jobID: jobID) else {
                             try client.unindex(jobID: jobID)
@@ -186,6 +187,7 @@ public final class WorkerLoop: Sendable {
                             if options.onlyJob != nil { return }
                             continue
                         }
+                        payload = status.payload
                         do {
                             handler = try handlerFactory(jobID, status.payload)
                         } catch let failure as TaskFailure {
@@ -199,7 +201,7 @@ public final class WorkerLoop: Sendable {
                             refused.insert(jobID)
                             continue
                         }
-                        handlers[jobID] = handler
+                        handlers[jobID] = (handler, payload)
                     }
                     let now = MonotonicClock.seconds()
                     if now - lastReap > 1 {
@@ -214,7 +216,7 @@ public final class WorkerLoop: Sendable {
                     case .leases(let leases, let serverNow):
                         if leases.isEmpty { continue }
                         worked = true
-                        try perform(leases, serverNow: serverNow, handler: handler, payloadOf: jobID, client: client, shouldStop: shouldStop)
+                        try perform(leases, serverNow: serverNow, handler: handler, payload: payload, client: client, shouldStop: shouldStop)
                     }
                     if worked { break }  // start again from the oldest job
                 }
@@ -257,14 +259,13 @@ public final class WorkerLoop: Sendable {
     }
 
     private func perform(
-        _ leases: [TaskLease], serverNow: Int64, handler: any TaskHandler, payloadOf jobID: String,
+        _ leases: [TaskLease], serverNow: Int64, handler: any TaskHandler, payload: String,
         client: CoordinationClient, shouldStop: @escaping @Sendable () -> Bool
     ) throws(CoordinationError) {
         let now = MonotonicClock.seconds()
         book.state.withLock { book in
             for lease in leases { book.hold(lease, serverMilliseconds: serverNow, now: now) }
         }
-        let payload = (try client.status(jobID: jobID))?.payload ?? ""
         var completions: [TaskCompletion] = []
         for (index, lease) in leases.enumerated() {
             let execution = TaskExecution(lease: lease, jobPayload: payload, book: book, stopping: shouldStop)

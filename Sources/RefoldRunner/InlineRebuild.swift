@@ -36,7 +36,8 @@ public enum InlineRebuild {
         let plan = try source.plan(tasks: 1)
         let store = try SQLiteReadModelStore(path: locations.readModels)
         let job = "inline-\(UUID().uuidString.prefix(8).lowercased())"
-        _ = try store.acquireLock(projection: projection.name, job: job, owner: "refold rebuild --inline, pid \(getpid())", seconds: 600)
+        _ = try store.acquireLock(projection: projection.name, job: job, owner: "refold rebuild --inline, pid \(getpid())", seconds: 60)
+        var lastRenewal = Date()
         defer { try? store.releaseLock(projection: projection.name, job: job) }
         try store.createShadow(projection: projection.name)
         let summary: TaskSummary
@@ -49,7 +50,9 @@ public enum InlineRebuild {
                     return !shouldStop()
                 },
                 betweenChunks: { () throws(StoreError) in
-                    try store.renewLock(projection: projection.name, job: job, seconds: 600)
+                    guard Date().timeIntervalSince(lastRenewal) > 5 else { return }
+                    lastRenewal = Date()
+                    try store.renewLock(projection: projection.name, job: job, seconds: 60)
                 })
         } catch {
             // Whatever stopped the run, the live table stays as it was.

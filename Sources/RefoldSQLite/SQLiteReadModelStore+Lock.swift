@@ -1,8 +1,9 @@
 import Foundation
 
 /// One rebuild per model at a time. The lock lives with the model (in the read-model
-/// database), so every coordinator of that model sees it wherever it runs; it expires, so a
-/// crashed coordinator's lock does not block the next run forever.
+/// database), so every coordinator of that model sees it wherever it runs. It expires, so a
+/// crashed coordinator's lock does not block the next run for long; and it records the
+/// holder's host and pid, so a run on the same host takes over at once from a dead holder.
 extension SQLiteReadModelStore {
     /// A lock holder.
     public struct LockHolder: Sendable, Equatable {
@@ -10,6 +11,14 @@ extension SQLiteReadModelStore {
         public let owner: String
         /// Seconds since the epoch when the lock lapses unless renewed.
         public let expiresAt: Int64
+        public let host: String
+        public let pid: Int32
+
+        /// True when the holder ran on this host and its process is gone (killed, crashed).
+        public var holderIsDeadHere: Bool {
+            guard host == ProcessInfo.processInfo.hostName, pid > 0 else { return false }
+            return kill(pid, 0) != 0 && errno == ESRCH
+        }
     }
 
     /// Takes the lock for `job`. Throws `.locked` if another job holds an unexpired lock.
@@ -20,11 +29,12 @@ extension SQLiteReadModelStore {
         try connection.execute("BEGIN IMMEDIATE")
         do throws(StoreError) {
             let existing = try lockHolder(projection: projection)
-            if let existing, existing.job != job, existing.expiresAt > now {
+            if let existing, existing.job != job, existing.expiresAt > now, !existing.holderIsDeadHere {
                 throw StoreError(.locked, "another rebuild of \(projection) is running (job \(existing.job), \(existing.owner), lock valid for \(existing.expiresAt - now) s more); wait for it to finish or run `refold cancel \(existing.job)`.")
             }
-            try connection.prepare("INSERT OR REPLACE INTO refold_locks (projection, owner, job, expires_at) VALUES (?1, ?2, ?3, ?4)")
-                .run([.text(projection), .text(owner), .text(job), .int(now + seconds)])
+            try connection.prepare("INSERT OR REPLACE INTO refold_locks (projection, owner, job, expires_at, host, pid) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+                .run([.text(projection), .text(owner), .text(job), .int(now + seconds),
+                      .text(ProcessInfo.processInfo.hostName), .int(Int64(getpid()))])
             try connection.execute("COMMIT")
             return existing.flatMap { $0.job == job ? nil : $0 }
         } catch {
@@ -50,10 +60,11 @@ extension SQLiteReadModelStore {
 
     /// The current holder, expired or not.
     public func lockHolder(projection: String) throws(StoreError) -> LockHolder? {
-        let statement = try connection.prepare("SELECT job, owner, expires_at FROM refold_locks WHERE projection = ?1")
+        let statement = try connection.prepare("SELECT job, owner, expires_at, host, pid FROM refold_locks WHERE projection = ?1")
         try statement.bind([.text(projection)])
         guard try statement.step() else { return nil }
-        return LockHolder(job: statement.text(0), owner: statement.text(1), expiresAt: statement.int64(2))
+        return LockHolder(job: statement.text(0), owner: statement.text(1), expiresAt: statement.int64(2),
+                          host: statement.text(3), pid: Int32(truncatingIfNeeded: statement.int64(4)))
     }
 
     /// Forgets the quarantine records a job wrote (its model was never swapped in).

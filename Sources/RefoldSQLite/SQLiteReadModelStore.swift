@@ -27,7 +27,8 @@ public final class SQLiteReadModelStore {
               code TEXT NOT NULL, reason TEXT NOT NULL, job TEXT NOT NULL, recorded_at TEXT NOT NULL,
               PRIMARY KEY (projection, job, aggregate));
             CREATE TABLE IF NOT EXISTS refold_locks (
-              projection TEXT PRIMARY KEY, owner TEXT NOT NULL, job TEXT NOT NULL, expires_at INTEGER NOT NULL);
+              projection TEXT PRIMARY KEY, owner TEXT NOT NULL, job TEXT NOT NULL, expires_at INTEGER NOT NULL,
+              host TEXT NOT NULL DEFAULT '', pid INTEGER NOT NULL DEFAULT 0);
             """)
     }
 

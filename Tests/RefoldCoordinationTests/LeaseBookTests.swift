@@ -11,7 +11,10 @@ import Testing
         #expect(!book.isLost(lease, now: 100))
         #expect(!book.isLost(lease, now: 107.9))
         #expect(book.isLost(lease, now: 108.1))
-        #expect(book.heartbeatInterval == 10.0 / 3)
+        #expect(book.heartbeatInterval == 1, "long leases still beat every second, for progress")
+        var short = LeaseBook()
+        short.hold(lease, serverMilliseconds: 12_400, now: 0)  // a 600 ms lease
+        #expect(abs((short.heartbeatInterval ?? 0) - 0.2) < 1e-9)
     }
 
     @Test func renewalMovesTheMarginFromTheSendTime() {
