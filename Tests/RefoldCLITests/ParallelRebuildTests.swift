@@ -55,13 +55,34 @@ import Testing
         let coordinator = try RefoldRun.start(["rebuild", "order_summary", "--events", events, "--read-models", models,
                                                "--workers", "2", "--tasks", "4", "--lease", "1s", "--redis", redis.url, "--json",
                                                "--timeline", timeline])
-        var victim: pid_t = 0
-        try Deadline.wait(seconds: 60, "a worker to be in the middle of a task") {
-            guard let job = try onlyJob(client), let status = try client.status(jobID: job) else { return false }
+        // A worker in the middle of a task: stopped first (so it cannot finish in the meantime),
+        // confirmed to still hold its lease, then killed.
+        func holder() throws -> pid_t? {
+            guard let job = try onlyJob(client) else { return nil }
+            let keys = JobKeys(jobID: job)
+            let owners = try client.redis.send(RedisCommand("HGETALL", keys.all[5])).array?.compactMap(\.string) ?? []
             let workers = workerPIDs(of: coordinator.child.pid)
-            guard status.leased >= 1, status.eventsDone > 0, let first = workers.first else { return false }
-            victim = first
-            return true
+            var index = 0
+            while index + 1 < owners.count {
+                if try client.redis.send(RedisCommand("HGET", keys.all[2], owners[index])).string == "leased",
+                   let pid = owners[index + 1].split(separator: ":").last.flatMap({ pid_t($0) }), workers.contains(pid) {
+                    return pid
+                }
+                index += 2
+            }
+            return nil
+        }
+        var victim: pid_t = 0
+        try Deadline.wait(seconds: 60, "a worker to be stopped in the middle of a task") {
+            guard let job = try onlyJob(client), (try client.status(jobID: job)?.eventsDone ?? 0) > 0, let pid = try holder() else { return false }
+            kill(pid, SIGSTOP)
+            try Deadline.wait(seconds: 5, "the worker to stop") { ProcessInspection.state(pid) == "T" }
+            if try holder() == pid {
+                victim = pid
+                return true
+            }
+            kill(pid, SIGCONT)
+            return false
         }
         kill(victim, SIGKILL)
         let result = try coordinator.finish(timeout: 120)
@@ -94,8 +115,8 @@ import Testing
                                                "--workers", "0", "--tasks", "6", "--lease", "1s", "--redis", redis.url, "--json"])
         var job = ""
         var stolen = ""
-        try Deadline.wait(seconds: 60, "the first worker to hold a lease") {
-            guard let id = try onlyJob(client) else { return false }
+        func leasedByFirst() throws -> String? {
+            guard let id = try onlyJob(client) else { return nil }
             job = id
             let keys = JobKeys(jobID: id)
             let owners = try client.redis.send(RedisCommand("HGETALL", keys.all[5])).array?.compactMap(\.string) ?? []
@@ -104,14 +125,25 @@ import Testing
                 let task = owners[index]
                 if owners[index + 1] == firstID,
                    try client.redis.send(RedisCommand("HGET", keys.all[2], task)).string == "leased" {
-                    stolen = task
-                    return true
+                    return task
                 }
                 index += 2
             }
+            return nil
+        }
+        // Stop the first worker while it holds a lease. It may finish that task in the instant
+        // before the stop lands, so check again once it is stopped, and retry if it did.
+        try Deadline.wait(seconds: 60, "the first worker to be stopped while holding a lease") {
+            guard let task = try leasedByFirst() else { return false }
+            first.child.signal(SIGSTOP)
+            try Deadline.wait(seconds: 5, "the first worker to stop") { ProcessInspection.state(first.child.pid) == "T" }
+            if try leasedByFirst() == task {
+                stolen = task
+                return true
+            }
+            first.child.signal(SIGCONT)
             return false
         }
-        first.child.signal(SIGSTOP)
         // Its lease runs out; the task is reaped and finished by the other worker.
         try Deadline.wait(seconds: 60, "task \(stolen) to be completed by the other worker") {
             try client.results(jobID: job).contains { $0.taskID == stolen && $0.worker == secondID }
