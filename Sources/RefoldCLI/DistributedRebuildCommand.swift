@@ -2,6 +2,7 @@ import Foundation
 import RefoldCore
 import RefoldProcess
 import RefoldRunner
+import RefoldSQLite
 
 /// The parallel path of `refold rebuild`: resolves Redis and the worker count, then runs
 /// `DistributedRebuild`.
@@ -33,8 +34,6 @@ enum DistributedRebuildCommand {
         return outcome.report
     }
 }
-
-import RefoldSQLite
 
 enum RefoldSQLiteCheck {
     /// Opens the event table read-only, so bad input fails with exit 2 before anything starts.

@@ -48,5 +48,10 @@ struct WorkerCommand: ParsableCommand {
             try handlers.handler(jobID: jobID, payload: payload)
         }
         try loop.run(shouldStop: { SignalFlag.isRaised })
+        let stats = loop.currentStatistics
+        logger.info("worker exiting", metadata: [
+            "refold.completed": "\(stats.completed)", "refold.failed": "\(stats.failed)",
+            "refold.released": "\(stats.released)", "refold.abandoned": "\(stats.abandoned)", "refold.stale": "\(stats.stale)",
+        ])
     }
 }

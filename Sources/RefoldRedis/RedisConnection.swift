@@ -125,19 +125,6 @@ public final class RedisConnection: @unchecked Sendable {
         throw RedisError(.server, "Redis at \(configuration.url.endpointDescription) kept answering NOSCRIPT for \(name).lua after SCRIPT LOAD; is something flushing scripts in a loop?")
     }
 
-    /// The SHA1 under which the server knows a registered script, loading it if needed.
-    public func scriptHash(_ name: String) throws(RedisError) -> String {
-        lock.lock()
-        defer { lock.unlock() }
-        guard let script = scripts[name] else {
-            throw RedisError(.unknownScript, "the Lua script \"\(name)\" is not registered with this connection.")
-        }
-        _ = try readyContextLocked()
-        if let sha = scriptHashes[name] { return sha }
-        try loadScriptLocked(script)
-        return scriptHashes[name] ?? ""
-    }
-
     // MARK: Internals (lock held)
 
     private func loadScriptLocked(_ script: RedisScript) throws(RedisError) {

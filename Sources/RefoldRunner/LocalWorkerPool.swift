@@ -77,9 +77,6 @@ public final class LocalWorkerPool: Sendable {
         workers.compactMap { worker in worker.poll().map { (worker.pid, $0) } }
     }
 
-    /// The pids of the running workers.
-    public var pids: [pid_t] { workers.map(\.pid) }
-
     /// SIGTERM to every worker, SIGKILL after `grace` seconds.
     public func stopAll(grace: Double = 5) {
         for worker in workers { worker.signal(SIGTERM) }

@@ -172,14 +172,6 @@ public final class SQLiteReadModelStore {
         try connection.scalarInt("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1", [.text(projection)]) == 1
     }
 
-    /// Calls `body` with each live row (id, data, version) in id order (byte order).
-    public func forEachRow(projection: String, _ body: ([UInt8], [UInt8], Int64) throws -> Void) throws {
-        let statement = try connection.prepare("SELECT id, data, version FROM \(quoteIdentifier(projection)) ORDER BY id")
-        while try statement.step() {
-            try body(statement.copyBytes(0), statement.copyBytes(1), statement.int64(2))
-        }
-    }
-
     /// Runs raw SQL (tests and operators' tools).
     public func execute(_ sql: String) throws(StoreError) {
         try connection.execute(sql)
