@@ -32,10 +32,10 @@ public struct CLIError: Error, CustomStringConvertible, Sendable {
         case let error as CLIError:
             return error
         case let error as RedisError:
-            return CLIError(error.code == .invalidURL ? .badInput : .infrastructure, error.message)
+            return CLIError(isBadInput(error) ? .badInput : .infrastructure, error.message)
         case let error as CoordinationError:
             switch error.code {
-            case .redis: return CLIError(error.redis?.code == .invalidURL ? .badInput : .infrastructure, error.message)
+            case .redis: return CLIError(error.redis.map(isBadInput) == true ? .badInput : .infrastructure, error.message)
             case .invalidArgument, .jobExists, .jobMissing: return CLIError(.badInput, error.message)
             case .jobClosed, .protocolViolation: return CLIError(.infrastructure, error.message)
             }
@@ -53,5 +53,10 @@ public struct CLIError: Error, CustomStringConvertible, Sendable {
         default:
             return CLIError(.infrastructure, "\(error)")
         }
+    }
+
+    /// A malformed URL or a refused password/database is the user's input, not the infrastructure.
+    static func isBadInput(_ error: RedisError) -> Bool {
+        error.code == .invalidURL || error.code == .authentication
     }
 }

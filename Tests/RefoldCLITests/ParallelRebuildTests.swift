@@ -371,6 +371,25 @@ import Testing
         #expect(unreachable.stderr.contains("could not reach Redis at 127.0.0.1:1"))
     }
 
+    @Test func passwordProtectedRedisWorksAndThePasswordIsNeverPrinted() throws {
+        let redis = try RedisServerProcess()
+        try coordination(redis.url).redis.send(RedisCommand("CONFIG", "SET", "requirepass", "s3cr3t-pw"))
+        let (events, models) = (try events(), try models())
+        let url = "redis://:s3cr3t-pw@127.0.0.1:\(redis.port)"
+        let result = try RefoldRun.run(["rebuild", "order_summary", "--events", events, "--read-models", models,
+                                        "--workers", "2", "--tasks", "4", "--redis", url, "--json"], timeout: 120)
+        #expect(result.code == 0, "\(result.stderr)")
+        #expect(!result.stdout.contains("s3cr3t") && !result.stderr.contains("s3cr3t"))
+        try verifyClean(events, models)
+        // From the environment instead of the URL, for status.
+        let status = try RefoldRun.run(["status", "--redis", "redis://127.0.0.1:\(redis.port)"], environment: ["REFOLD_REDIS_PASSWORD": "s3cr3t-pw"])
+        #expect(status.code == 0, "\(status.stderr)")
+        let wrong = try RefoldRun.run(["status", "--redis", "redis://:not-it@127.0.0.1:\(redis.port)"])
+        #expect(wrong.code == 2)
+        #expect(wrong.stderr.contains("refused the password"))
+        #expect(!wrong.stderr.contains("not-it"))
+    }
+
     @Test func benchCoordinationReportsTheContractKeys() throws {
         let result = try RefoldRun.run(["bench", "coordination", "--tasks", "2000", "--workers", "2", "--json"], timeout: 120)
         #expect(result.code == 0, "\(result.stderr)")
