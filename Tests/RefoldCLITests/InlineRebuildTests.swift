@@ -71,6 +71,22 @@ import Testing
         #expect(try RefoldRun.run(["verify", "order_summary", "--events", events, "--read-models", models]).code == 0)
     }
 
+    @Test(arguments: ["delete", "wal"])
+    func theJournalModeIsLeftAsTheUserSetIt(_ mode: String) throws {
+        let events = try generate(["--size", "5000", "--aggregates", "100", "--seed", "8"])
+        try {
+            // Its own scope: the statement and its connection are closed before refold runs.
+            let statement = try SQLiteConnection(path: events, readOnly: false).prepare("PRAGMA journal_mode = \(mode)")
+            #expect(try statement.step() && statement.text(0) == mode)
+            statement.reset()
+        }()
+        #expect(try RefoldRun.run(["rebuild", "order_summary", "--events", events, "--inline"]).code == 0)
+        #expect(try RefoldRun.run(["rebuild", "order_summary", "--events", events, "--workers", "2"]).code == 0)
+        #expect(try RefoldRun.run(["verify", "order_summary", "--events", events]).code == 0)
+        let check = try SQLiteConnection(path: events, readOnly: true).prepare("PRAGMA journal_mode")
+        #expect(try check.step() && check.text(0) == mode)
+    }
+
     @Test func strictModeFailsOnTheFirstDataErrorAndKeepsTheLiveTable() throws {
         let events = try generate(["--size", "5000", "--aggregates", "100", "--seed", "4", "--malformed", "3"])
         #expect(try RefoldRun.run(["rebuild", "order_summary", "--events", events, "--inline"]).code == 0)
