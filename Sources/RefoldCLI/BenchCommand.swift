@@ -7,18 +7,29 @@ import RefoldRedis
 import RefoldRunner
 import RefoldSQLite
 
-/// `refold bench`: the end-to-end benchmark, with `coordination` and `redis` as subcommands.
+/// `refold bench`: a container whose default is the end-to-end benchmark, so that
+/// `refold bench --size N` and `refold bench coordination --workers W` each get their own
+/// options (a parent with options would take `--workers` away from its subcommands).
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
+        abstract: "Benchmarks: end to end (default), coordination, redis.",
+        subcommands: [BenchEndToEndCommand.self, BenchCoordinationCommand.self, BenchRedisCommand.self],
+        defaultSubcommand: BenchEndToEndCommand.self
+    )
+}
+
+/// `refold bench [run]`: end-to-end figures as ratios measured in one run.
+struct BenchEndToEndCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
         abstract: "End-to-end figures as ratios measured in one run: SQLite's own scan, inline and parallel rebuilds, verify, coordination.",
         discussion: """
             Every figure is the median of --repeat runs (min and max shown). Rebuild times are divided \
             by the time SQLite's own C code takes for sum(json_extract(event_properties,'$.qty')) on \
             the same file in this process, so the ratios hold on noisy machines. --save FILE stores \
             the ratios; --baseline FILE compares with stored ones and exits 1 past --tolerance.
-            """,
-        subcommands: [BenchCoordinationCommand.self, BenchRedisCommand.self]
+            """
     )
 
     @OptionGroup var redis: RedisOptions

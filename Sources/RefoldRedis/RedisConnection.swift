@@ -75,12 +75,17 @@ public final class RedisConnection: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         let context = try readyContextLocked()
-        for command in commands {
-            let status = withArgv(command.arguments) { argc, argv, lengths in
-                redisAppendCommandArgv(context, argc, argv, lengths)
+        // One argv layout for the whole batch: three allocations per pipeline, not per command.
+        let failed = withArgv(commands.flatMap(\.arguments)) { _, argv, lengths -> RedisCommand? in
+            var offset = 0
+            for command in commands {
+                let count = command.arguments.count
+                if redisAppendCommandArgv(context, Int32(count), argv + offset, lengths + offset) != REDIS_OK { return command }
+                offset += count
             }
-            if status != REDIS_OK { throw ioErrorLocked(context, command: command) }
+            return nil
         }
+        if let failed { throw ioErrorLocked(context, command: failed) }
         var replies: [RedisReply] = []
         replies.reserveCapacity(commands.count)
         for command in commands {
