@@ -62,7 +62,7 @@ struct DurationArgument: ExpressibleByArgument, Sendable, Equatable, CustomStrin
                 return DurationArgument(milliseconds: value * factor)
             }
         }
-        throw CLIError(.badInput, "invalid duration \"\(text)\": write a positive integer followed by ms, s or m (500ms, 2s, 5m).")
+        throw ValidationError("write a positive integer followed by ms, s or m, e.g. 500ms, 2s, 5m")
     }
 
     var seconds: Double { Double(milliseconds) / 1000 }

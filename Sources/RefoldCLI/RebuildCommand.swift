@@ -33,7 +33,7 @@ struct RebuildCommand: ParsableCommand {
     @Option(help: "Number of tasks (default: 4 per worker, at least 8).")
     var tasks: Int?
 
-    @Option(help: ArgumentHelp("Lease length for the workers' claims, e.g. 10s.", valueName: "duration"))
+    @Option(help: ArgumentHelp("Lease length for the workers' claims, e.g. 10s.", valueName: "duration"), transform: DurationArgument.parse)
     var lease = DurationArgument(milliseconds: 30_000)
 
     @Flag(help: "The first data error fails the run (exit 1) instead of quarantining the aggregate.")

@@ -30,7 +30,7 @@ public enum RefoldMain {
                 exit(0)
             }
             if code.rawValue == 64 || error is ValidationError {
-                StandardError.line(message)
+                StandardError.line(usageLine(error: error, fullMessage: message))
                 exit(CLIError.ExitCode.badInput.rawValue)
             }
             if code.rawValue != 1 {
@@ -42,5 +42,20 @@ public enum RefoldMain {
             StandardError.line("refold: \(mapped.message)")
             exit(mapped.exitCode.rawValue)
         }
+    }
+
+    /// A usage error as one line (cli.md: one clear line for exit 2): what was wrong, and where
+    /// to read the usage.
+    static func usageLine(error: any Error, fullMessage: String) -> String {
+        var what = RefoldCommand.message(for: error)
+        if what.hasPrefix("Error: ") { what.removeFirst("Error: ".count) }
+        what = what.split(separator: "\n").first.map(String.init) ?? what
+        let help = fullMessage.split(separator: "\n")
+            .first { $0.contains("See '") }
+            .flatMap { line -> String? in
+                guard let start = line.range(of: "'"), let end = line[start.upperBound...].range(of: "'") else { return nil }
+                return String(line[start.upperBound..<end.lowerBound])
+            } ?? "refold --help"
+        return "refold: \(what) (see '\(help)')"
     }
 }

@@ -14,7 +14,7 @@ struct WorkerCommand: ParsableCommand {
 
     @OptionGroup var redis: RedisOptions
 
-    @Option(help: ArgumentHelp("Lease to ask for on every claim (default: each job's own), e.g. 10s.", valueName: "duration"))
+    @Option(help: ArgumentHelp("Lease to ask for on every claim (default: each job's own), e.g. 10s.", valueName: "duration"), transform: DurationArgument.parse)
     var lease: DurationArgument?
 
     @Option(help: ArgumentHelp("Events database, overriding the job's (for workers on other hosts).", valueName: "path"))
@@ -26,7 +26,7 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Serve only this job and exit when it has finished.", valueName: "job"))
     var job: String?
 
-    @Option(help: ArgumentHelp("Longest wait between polls when idle.", valueName: "duration"))
+    @Option(help: ArgumentHelp("Longest wait between polls when idle.", valueName: "duration"), transform: DurationArgument.parse)
     var poll: DurationArgument = DurationArgument(milliseconds: 250)
 
     @Option(name: .customLong("parent-pid"), help: .hidden)

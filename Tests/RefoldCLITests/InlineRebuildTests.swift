@@ -168,6 +168,7 @@ import Testing
         let result = try RefoldRun.run(bad.arguments(events, directory.path) + ["--read-models", models])
         #expect(result.code == 2, "exit \(result.status): \(result.stderr)")
         #expect(result.stderr.contains(bad.message), "stderr: \(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count == 1, "one clear line, got: \(result.stderr)")
         #expect(result.stdout.isEmpty)
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == before, "a file was created")
         #expect(try Data(contentsOf: URL(fileURLWithPath: events)) == eventsBytes)
