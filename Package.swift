@@ -76,11 +76,12 @@ let package = Package(
         .testTarget(name: "RefoldRedisTests", dependencies: ["RefoldRedis", "RefoldTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "RefoldCoordinationTests",
-            dependencies: ["RefoldCoordination", "RefoldProcess", "RefoldTestSupport"],
+            dependencies: ["RefoldCoordination", "RefoldProcess", "RefoldTestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .testTarget(name: "RefoldCoreTests", dependencies: ["RefoldCore"], swiftSettings: strict),
         .testTarget(name: "RefoldSQLiteTests", dependencies: ["RefoldSQLite", "RefoldTestSupport"], swiftSettings: strict),
+        .testTarget(name: "RefoldRunnerTests", dependencies: ["RefoldRunner", "RefoldCoordination", "RefoldCore", "RefoldRedis"], swiftSettings: strict),
         .testTarget(
             name: "RefoldCLITests",
             dependencies: ["RefoldCLI", "RefoldTestSupport"],

@@ -1,13 +1,15 @@
--- release.lua: a worker hands a task back without having failed it (it is shutting down).
--- The task goes to the front of the queue at once and the claim does not count as an
--- attempt, so a graceful shutdown never pushes a task towards its dead letter.
+-- release.lua: a worker hands a task back without having failed it (it is shutting down, or
+-- it cannot run the task on its host). The task goes to the front of the queue at once and
+-- the claim does not count as an attempt, so a graceful shutdown never pushes a task
+-- towards its dead letter. The job counts releases ("releases"); a reason, when given, is
+-- kept as "release_reason" so operators and the coordinator can say why nothing advances.
 --
 -- KEYS: the job's 14 keys.
--- ARGV[1] task id   ARGV[2] token
+-- ARGV[1] task id   ARGV[2] token   ARGV[3] reason (optional, at most 1000 bytes kept)
 -- Replies: {"released"} | {"stale"} | {"missing"} | {"closed", state}
 
 if #KEYS ~= 14 then return redis.error_reply('ERR refold: release: expected the job\'s 14 keys, got ' .. #KEYS) end
-if #ARGV ~= 2 then return redis.error_reply('ERR refold: release: expected 2 arguments, got ' .. #ARGV) end
+if #ARGV ~= 2 and #ARGV ~= 3 then return redis.error_reply('ERR refold: release: expected 2 or 3 arguments, got ' .. #ARGV) end
 local id, token = ARGV[1], ARGV[2]
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return {'missing'} end
@@ -38,4 +40,6 @@ redis.call('HDEL', KEYS[5], id)
 redis.call('HINCRBY', KEYS[4], id, -1)
 redis.call('LPUSH', KEYS[7], id)
 set_progress(id, 0)
+redis.call('HINCRBY', KEYS[1], 'releases', 1)
+if ARGV[3] and ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'release_reason', string.sub(ARGV[3], 1, 1000)) end
 return {'released'}

@@ -9,8 +9,16 @@ swift build --build-tests "$@"
 bin_dir=$(swift build --show-bin-path "$@")
 
 . scripts/redis-harness.sh
-trap refold_harness_stop EXIT INT TERM
+# Everything the tests and the processes they start put in TMPDIR goes in one folder that is
+# removed at the end, whatever happens.
+REFOLD_TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/refold-tests.XXXXXX")
+cleanup() {
+  refold_harness_stop
+  rm -rf "$REFOLD_TEST_TMP"
+}
+trap cleanup EXIT INT TERM
 refold_harness_start
+export TMPDIR="$REFOLD_TEST_TMP"
 
 export REFOLD_BIN="$bin_dir/refold"
 # Tests never inherit a user's Redis: only the harness's server is visible to them.

@@ -85,7 +85,7 @@ struct BenchEndToEndCommand: ParsableCommand {
         let path: String
         if let events {
             path = LocationOptions.absolute(events)
-            _ = try RefoldSQLiteCheck.events(RebuildLocations(events: path))
+            _ = try SQLiteEventSource(path: path)
         } else {
             path = "\(try cacheDirectory())/bench-\(size)-\(aggregates)-\(skew).db"
             if !FileManager.default.fileExists(atPath: path) {
@@ -239,6 +239,9 @@ struct ResolvedRedis {
     }
 
     var label: String { privateServer == nil ? configuration.url.endpointDescription : "private redis-server on \(configuration.url.endpointDescription)" }
+
+    /// The URL without its password, for messages that tell users how to reach this Redis.
+    var display: String { configuration.url.description }
 }
 
 /// `refold bench coordination --tasks N --workers W`: fork N no-op tasks, W worker processes

@@ -1,3 +1,4 @@
+import Foundation
 import RefoldCoordination
 import RefoldRedis
 import RefoldRunner
@@ -14,6 +15,10 @@ public struct CLIError: Error, CustomStringConvertible, Sendable {
         case badInput = 2
         /// Infrastructure: Redis unreachable, database locked, unrecoverable worker crash.
         case infrastructure = 3
+        /// Interrupted by SIGINT (Ctrl-C) after a clean cancel: 128 + 2, the shell's convention.
+        case interrupted = 130
+        /// Stopped by SIGTERM after a clean cancel: 128 + 15.
+        case terminated = 143
     }
 
     public let exitCode: ExitCode
@@ -32,10 +37,10 @@ public struct CLIError: Error, CustomStringConvertible, Sendable {
         case let error as CLIError:
             return error
         case let error as RedisError:
-            return CLIError(isBadInput(error) ? .badInput : .infrastructure, error.message)
+            return CLIError(isBadInput(error) ? .badInput : .infrastructure, withHint(error))
         case let error as CoordinationError:
             switch error.code {
-            case .redis: return CLIError(error.redis.map(isBadInput) == true ? .badInput : .infrastructure, error.message)
+            case .redis: return CLIError(error.redis.map(isBadInput) == true ? .badInput : .infrastructure, error.redis.map(withHint) ?? error.message)
             case .invalidArgument, .jobExists, .jobMissing: return CLIError(.badInput, error.message)
             case .jobClosed, .protocolViolation: return CLIError(.infrastructure, error.message)
             }
@@ -49,14 +54,25 @@ public struct CLIError: Error, CustomStringConvertible, Sendable {
             case .badInput: return CLIError(.badInput, error.message)
             case .notClean: return CLIError(.notClean, error.message)
             case .infrastructure: return CLIError(.infrastructure, error.message)
+            case .interrupted(let signal): return CLIError(signal == SIGTERM ? .terminated : .interrupted, error.message)
             }
         default:
             return CLIError(.infrastructure, "\(error)")
         }
     }
 
-    /// A malformed URL or a refused password/database is the user's input, not the infrastructure.
+    /// A malformed URL, a refused password/database or an address where no Redis answers is
+    /// the user's input, not the infrastructure.
     static func isBadInput(_ error: RedisError) -> Bool {
-        error.code == .invalidURL || error.code == .authentication
+        error.code == .invalidURL || error.code == .authentication || error.code == .notRedis
+    }
+
+    /// The client's message, with the command-line flag that fixes it (the client never names flags).
+    static func withHint(_ error: RedisError) -> String {
+        switch error.code {
+        case .unreachable, .notRedis: return "\(error.message) (check --redis or REFOLD_REDIS_URL)"
+        case .authentication: return "\(error.message) (check the password in --redis or REFOLD_REDIS_PASSWORD)"
+        default: return error.message
+        }
     }
 }

@@ -67,14 +67,16 @@ struct DemoCommand: ParsableCommand {
             : "   DRIFT: \(verify.missing) missing, \(verify.extra) extra, \(verify.wrong) wrong, \(verify.lagging) lagging\n")
 
         print("4. One row, with the version it reflects:")
-        let store = try SQLiteReadModelStore(path: models, create: false)
+        let store = try SQLiteReadModelStore(readOnlyPath: models)
         let cursor = try store.cursor(projection: "order_summary")
         if let row = try cursor.next() {
             print("   id      \(String(decoding: row.id, as: UTF8.self))")
             print("   version \(row.version)   (data reflects this order's events 1…\(row.version))")
             print("   data    \(String(decoding: row.data, as: UTF8.self))")
         }
-        print("\nRead models: \(models)\nTry: refold quarantine list order_summary --read-models \(models)")
+        let binary = LocalWorkerPool.currentExecutable()
+        print("\nRead models: \(models)\nTry: \(binary) quarantine list order_summary --read-models \(models)")
+        print("     (install it on your PATH with ./refold.sh install)")
         if !verify.ok { throw ExitCode(CLIError.ExitCode.notClean.rawValue) }
     }
 }

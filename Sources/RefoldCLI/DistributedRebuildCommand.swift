@@ -7,37 +7,39 @@ import RefoldSQLite
 /// The parallel path of `refold rebuild`: resolves Redis and the worker count, then runs
 /// `DistributedRebuild`.
 enum DistributedRebuildCommand {
+    /// Local worker processes are capped: each is a process with its own database
+    /// connections, and past the cores they only contend for them.
+    static let maxLocalWorkers = 64
+
     static func run(
         projection: AnyProjection, locations: RebuildLocations, redis: RedisOptions, workers: Int?, tasks: Int?,
-        lease: DurationArgument, strict: Bool, timeline: String?, bar: ProgressBar
+        lease: DurationArgument, strict: Bool, replaceTable: Bool = false, waitForWorkers: DurationArgument? = nil,
+        timeline: String?, bar: ProgressBar
     ) throws -> RebuildReport {
         let workerCount = workers ?? ProcessInfo.processInfo.activeProcessorCount
         if workerCount == 0, redis.explicitURL() == nil {
             throw CLIError(.badInput, "--workers 0 uses only workers running elsewhere and therefore needs a shared Redis: pass --redis redis://host:port or set REFOLD_REDIS_URL.")
         }
         let taskCount = tasks ?? max(8, 4 * max(workerCount, 1))
-        // Check the inputs before starting a private redis-server.
-        _ = try RefoldSQLiteCheck.events(locations)
-        let resolved = try ResolvedRedis(redis)
-        defer { resolved.stop() }
         var options = DistributedRebuild.Options(
             projection: projection, locations: locations, workers: workerCount, tasks: taskCount,
             leaseMilliseconds: lease.milliseconds, strict: strict)
         options.maxAttempts = 3
+        options.replaceForeignTable = replaceTable
+        options.policy.waitForWorkers = waitForWorkers?.seconds
+        // Check every input before starting a private redis-server (and before writing anything).
+        let plan = try DistributedRebuild.plan(options)
+        let resolved = try ResolvedRedis(redis)
+        defer { resolved.stop() }
         let outcome = try DistributedRebuild.run(
-            options, redis: resolved.configuration, redisURLText: resolved.urlText,
-            progress: { done, total, detail in bar.update(done: done, total: total, detail: detail) },
-            shouldStop: { SignalFlag.isRaised })
+            options, plan: plan, redis: .init(configuration: resolved.configuration, urlText: resolved.urlText, display: resolved.display),
+            hooks: .init(
+                progress: { done, total, detail in bar.update(done: done, total: total, detail: detail) },
+                warn: { bar.warn($0) },
+                signal: { SignalFlag.signal }))
         if let timeline {
             try TimelineWriter.write(outcome, to: timeline)
         }
         return outcome.report
-    }
-}
-
-enum RefoldSQLiteCheck {
-    /// Opens the event table read-only, so bad input fails with exit 2 before anything starts.
-    static func events(_ locations: RebuildLocations) throws -> SQLiteEventSource {
-        try SQLiteEventSource(path: locations.events, layout: locations.layout)
     }
 }

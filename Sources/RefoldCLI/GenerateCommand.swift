@@ -27,7 +27,15 @@ struct GenerateCommand: ParsableCommand {
         guard aggregates >= 1 else { throw ValidationError("--aggregates must be at least 1.") }
         guard skew >= 0, skew <= 4 else { throw ValidationError("--skew must be between 0 and 4.") }
         guard malformed >= 0, gaps >= 0, nullAggregates >= 0 else { throw ValidationError("defect counts must be 0 or more.") }
-        guard nullAggregates <= size else { throw ValidationError("--null-aggregates cannot exceed --size.") }
+        guard nullAggregates <= size else { throw ValidationError("--null-aggregates (\(nullAggregates)) cannot exceed --size (\(size)).") }
+        let projected = size - nullAggregates
+        guard aggregates <= max(projected, 1) else {
+            throw ValidationError("--aggregates (\(aggregates)) cannot exceed the events that belong to an aggregate (\(projected) = --size \(size) - --null-aggregates \(nullAggregates)): every aggregate needs at least one event.")
+        }
+        guard malformed <= projected else {
+            throw ValidationError("--malformed (\(malformed)) cannot exceed the events that belong to an aggregate (\(projected)).")
+        }
+        guard gaps <= aggregates else { throw ValidationError("--gaps (\(gaps)) cannot exceed --aggregates (\(aggregates)): each gap is in its own aggregate.") }
     }
 
     func run() throws {

@@ -14,11 +14,11 @@ struct LocationOptions: ParsableArguments {
     @Option(name: .customLong("events-table"), help: ArgumentHelp("Name of the event table.", valueName: "name"))
     var eventsTable = "stored_events"
 
-    @Option(name: .customLong("id-column"), help: .hidden) var idColumn = "id"
-    @Option(name: .customLong("aggregate-column"), help: .hidden) var aggregateColumn = "aggregate_uuid"
-    @Option(name: .customLong("version-column"), help: .hidden) var versionColumn = "aggregate_version"
-    @Option(name: .customLong("class-column"), help: .hidden) var classColumn = "event_class"
-    @Option(name: .customLong("payload-column"), help: .hidden) var payloadColumn = "event_properties"
+    @Option(name: .customLong("id-column"), help: ArgumentHelp("The event table's position column.", valueName: "name")) var idColumn = "id"
+    @Option(name: .customLong("aggregate-column"), help: ArgumentHelp("The event table's aggregate id column.", valueName: "name")) var aggregateColumn = "aggregate_uuid"
+    @Option(name: .customLong("version-column"), help: ArgumentHelp("The event table's aggregate version column.", valueName: "name")) var versionColumn = "aggregate_version"
+    @Option(name: .customLong("class-column"), help: ArgumentHelp("The event table's event class column.", valueName: "name")) var classColumn = "event_class"
+    @Option(name: .customLong("payload-column"), help: ArgumentHelp("The event table's payload (JSON) column.", valueName: "name")) var payloadColumn = "event_properties"
 
     /// Absolute locations (stored for other processes), checked to exist.
     func resolved() throws -> RebuildLocations {

@@ -76,6 +76,17 @@ struct DurationArgument: ExpressibleByArgument, Sendable, Equatable, CustomStrin
     static var defaultCompletionKind: CompletionKind { .default }
 }
 
+/// The shortest lease a worker can keep alive: it renews every third of the lease, so a
+/// lease below a second would expire under ordinary scheduling delays and every task would die.
+enum LeaseLimits {
+    static let minimumMilliseconds = 1000
+
+    static func check(_ lease: DurationArgument?, flag: String) throws {
+        guard let lease, lease.milliseconds < minimumMilliseconds else { return }
+        throw ValidationError("\(flag) must be at least 1s (got \(lease)): a worker renews its lease every third of it, and a shorter lease expires under ordinary scheduling delays, killing every task.")
+    }
+}
+
 /// Writes to standard error (logs, progress, warnings): standard output is for results.
 enum StandardError {
     static func write(_ text: String) {

@@ -32,6 +32,13 @@ final class ProgressBar {
         drawn = true
     }
 
+    /// One warning line on standard error, without tearing the bar (it is redrawn on the next update).
+    func warn(_ text: String) {
+        if drawn { StandardError.write("\r\u{1B}[K") }
+        StandardError.line("refold: warning: \(text)")
+        lastDraw = .distantPast
+    }
+
     func finish() {
         if drawn { StandardError.write("\r\u{1B}[K") }
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RefoldRunner
 import RefoldSQLite
 
 /// `refold quarantine list PROJECTION`
@@ -23,10 +24,7 @@ struct QuarantineCommand: ParsableCommand {
             guard let path = readModels ?? events else {
                 throw CLIError(.badInput, "say where the read models are: --read-models PATH (or --events PATH when they share the file).")
             }
-            guard FileManager.default.fileExists(atPath: path) else {
-                throw CLIError(.badInput, "read-model database \(path) does not exist (check --read-models).")
-            }
-            let store = try SQLiteReadModelStore(path: path, create: false)
+            let store = try Verifier.openBuiltModel(projection: projection, path: LocationOptions.absolute(path))
             let records = try store.quarantined(projection: projection)
             if output.json {
                 JSONOutput.print(.object([("projection", .string(projection)), ("quarantined", .array(records.map(\.json)))]))

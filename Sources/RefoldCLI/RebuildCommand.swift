@@ -39,13 +39,23 @@ struct RebuildCommand: ParsableCommand {
     @Flag(help: "The first data error fails the run (exit 1) instead of quarantining the aggregate.")
     var strict = false
 
+    @Flag(name: .customLong("replace-table"), help: "If a table that Refold did not build has the projection's name, keep it as <name>__refold_backup_<time> and build the model in its place (without this flag the rebuild refuses, exit 2).")
+    var replaceTable = false
+
+    @Option(name: .customLong("wait-for-workers"), help: ArgumentHelp("Cancel the run (exit 3) if no worker has claimed a task this long after the start, e.g. 2m (default: wait forever).", valueName: "duration"), transform: DurationArgument.parse)
+    var waitForWorkers: DurationArgument?
+
     @Option(help: ArgumentHelp("Write an SVG timeline of the tasks per worker.", valueName: "file.svg"))
     var timeline: String?
 
     func validate() throws {
-        if let workers, workers < 0 { throw ValidationError("--workers must be 0 or more (got \(workers)).") }
-        if let tasks, tasks < 1 { throw ValidationError("--tasks must be at least 1 (got \(tasks)).") }
+        if let workers, !(0...DistributedRebuildCommand.maxLocalWorkers).contains(workers) {
+            throw ValidationError("--workers must be from 0 to \(DistributedRebuildCommand.maxLocalWorkers) (got \(workers)): each local worker is a process with its own database connections, and past the cores they only contend; to add more, run `refold worker` on other hosts.")
+        }
+        if let tasks, !(1...100_000).contains(tasks) { throw ValidationError("--tasks must be from 1 to 100000 (got \(tasks)).") }
         if inline, workers != nil { throw ValidationError("--inline and --workers exclude each other: --inline folds in this process.") }
+        if inline, waitForWorkers != nil { throw ValidationError("--inline and --wait-for-workers exclude each other: --inline uses no workers.") }
+        try LeaseLimits.check(lease, flag: "--lease")
     }
 
     func run() throws {
@@ -57,14 +67,15 @@ struct RebuildCommand: ParsableCommand {
         if inline {
             let started = Date()
             report = try InlineRebuild.run(
-                projection: projection, locations: locations, strict: strict,
+                projection: projection, locations: locations, strict: strict, replaceForeignTable: replaceTable,
                 progress: { done, total in bar.update(done: Int64(done), total: total) },
-                shouldStop: { SignalFlag.isRaised })
+                signal: { SignalFlag.signal })
             if let timeline { try TimelineWriter.write(inline: report, started: started, finished: Date(), to: timeline) }
         } else {
             report = try DistributedRebuildCommand.run(
                 projection: projection, locations: locations, redis: redis, workers: workers, tasks: tasks,
-                lease: lease, strict: strict, timeline: timeline, bar: bar)
+                lease: lease, strict: strict, replaceTable: replaceTable, waitForWorkers: waitForWorkers,
+                timeline: timeline, bar: bar)
         }
         bar.finish()
         if output.json {
@@ -72,6 +83,9 @@ struct RebuildCommand: ParsableCommand {
         } else {
             print(report.text)
         }
-        if !report.deadTasks.isEmpty { throw ExitCode(CLIError.ExitCode.notClean.rawValue) }
+        if !report.swapped {
+            StandardError.line("refold: not swapped: \(report.notSwappedBecause ?? "the run did not finish cleanly"); the live table of \(report.projection) was kept.")
+            throw ExitCode(CLIError.ExitCode.notClean.rawValue)
+        }
     }
 }

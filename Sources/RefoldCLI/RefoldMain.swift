@@ -13,7 +13,7 @@ public enum RefoldMain {
     public static func run(projections: [AnyProjection] = [], arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Never {
         Projections.register(projections)
         do {
-            var command = try RefoldCommand.parseAsRoot(arguments)
+            var command = try RefoldCommand.parseAsRoot(joinNegativeValues(arguments))
             try command.run()
             exit(0)
         } catch let code as ExitCode {
@@ -42,6 +42,27 @@ public enum RefoldMain {
             StandardError.line("refold: \(mapped.message)")
             exit(mapped.exitCode.rawValue)
         }
+    }
+
+    /// `--workers -1` reads to ArgumentParser as an option without its value ("Missing value");
+    /// joined as `--workers=-1` it reaches validation, which says what is wrong with it.
+    static func joinNegativeValues(_ arguments: [String]) -> [String] {
+        var out: [String] = []
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            if argument.hasPrefix("--"), argument.count > 2, !argument.contains("="), index + 1 < arguments.count {
+                let next = arguments[index + 1]
+                if next.count > 1, next.hasPrefix("-"), next.dropFirst().first?.isNumber == true {
+                    out.append("\(argument)=\(next)")
+                    index += 2
+                    continue
+                }
+            }
+            out.append(argument)
+            index += 1
+        }
+        return out
     }
 
     /// A usage error as one line (cli.md: one clear line for exit 2): what was wrong, and where

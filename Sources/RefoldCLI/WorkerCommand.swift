@@ -4,6 +4,7 @@ import Logging
 import RefoldCoordination
 import RefoldProcess
 import RefoldRunner
+import RefoldSQLite
 
 /// `refold worker`: a long-running worker for any job in the index.
 struct WorkerCommand: ParsableCommand {
@@ -32,8 +33,22 @@ struct WorkerCommand: ParsableCommand {
     @Option(name: .customLong("parent-pid"), help: .hidden)
     var parentPID: Int32?
 
+    func validate() throws {
+        try LeaseLimits.check(lease, flag: "--lease")
+    }
+
     func run() throws {
         if let parentPID { ParentDeath.arm(expectedParent: parentPID) }
+        // A location given by flag must be usable here: a worker that cannot read the events
+        // would only hand every task back.
+        for (flag, path) in [("--events", events), ("--read-models", readModels)] {
+            guard let path else { continue }
+            let absolute = LocationOptions.absolute(path)
+            guard FileManager.default.fileExists(atPath: absolute) else {
+                throw CLIError(.badInput, "\(flag) \(path) does not exist on this host (give the path of the database here, or leave \(flag) out to use the job's).")
+            }
+            _ = try SQLiteConnection(path: absolute, readOnly: true)
+        }
         SignalFlag.install()
         let configuration = try redis.configuration(command: "worker")
         var options = WorkerLoop.Options(workerID: WorkerLoop.Options.defaultWorkerID())

@@ -23,12 +23,23 @@ public final class CoordinationClient: Sendable {
         }
     }
 
-    private func run(_ script: String, _ jobID: String, _ arguments: [any RedisArgument]) throws(CoordinationError) -> RedisReply {
+    /// Connects, retrying transient failures (a server still loading its dataset, say) within `budget`.
+    public static func connect(
+        configuration: RedisConfiguration, budget: OutageBudget,
+        shouldStop: () -> Bool = { false },
+        onRetry: (CoordinationError, Double) -> Void = { _, _ in }
+    ) throws(CoordinationError) -> CoordinationClient {
+        try budget.run(shouldStop: shouldStop, onRetry: onRetry) { () throws(CoordinationError) in
+            try CoordinationClient(configuration: configuration)
+        }
+    }
+
+    private func run(_ script: String, _ jobID: String, _ arguments: [any RedisArgument], readOnly: Bool = false) throws(CoordinationError) -> RedisReply {
         guard JobKeys.isValid(jobID: jobID) else {
             throw CoordinationError(.invalidArgument, "the job id \"\(jobID)\" is not valid: use 1-100 letters, digits, \".\", \"_\" or \"-\".")
         }
         do {
-            return try redis.evalScript(script, keys: JobKeys(jobID: jobID).all, arguments: arguments)
+            return try redis.evalScript(script, keys: JobKeys(jobID: jobID).all, arguments: arguments, readOnly: readOnly)
         } catch {
             throw CoordinationError(error)
         }
@@ -46,19 +57,29 @@ public final class CoordinationClient: Sendable {
 
     /// Creates the job, registers its tasks in chunks while it is "building", seals it open in
     /// one step, and lists it in the job index. Throws `.jobExists` if the id is taken.
+    ///
+    /// Each step is retried through `budget`. A retried step is harmless: a fork that finds
+    /// its own job (same payload, still building) goes on, registering a chunk twice is a
+    /// no-op, and a seal that finds the job already open was the earlier attempt's.
     public func fork(
         jobID: String,
         settings: JobSettings,
         tasks: [TaskDefinition],
         eventsTotal: Int64 = 0,
-        chunkSize: Int = 1000
+        chunkSize: Int = 1000,
+        budget: OutageBudget = .none
     ) throws(CoordinationError) {
-        let created = try ProtocolReplies.strings(run("fork", jobID, [
-            jobID, LuaScripts.protocolVersion, settings.maxAttempts, settings.leaseMilliseconds,
-            settings.backoffMilliseconds, settings.onDeadTask.rawValue, settings.retentionMilliseconds, settings.payload,
-        ]), "fork")
+        let created = try budget.run { () throws(CoordinationError) in
+            try ProtocolReplies.strings(run("fork", jobID, [
+                jobID, LuaScripts.protocolVersion, settings.maxAttempts, settings.leaseMilliseconds,
+                settings.backoffMilliseconds, settings.onDeadTask.rawValue, settings.retentionMilliseconds, settings.payload,
+            ]), "fork")
+        }
         if created.first == "exists" {
-            throw CoordinationError(.jobExists, "a job with id \"\(jobID)\" already exists (state \(created.count > 1 ? created[1] : "?")); pick another id or drop the old job.")
+            let existing = try budget.run { () throws(CoordinationError) in try status(jobID: jobID) }
+            guard let existing, existing.state == "building", existing.payload == settings.payload else {
+                throw CoordinationError(.jobExists, "a job with id \"\(jobID)\" already exists (state \(created.count > 1 ? created[1] : "?")); pick another id or drop the old job.")
+            }
         }
         var start = 0
         let size = max(1, min(chunkSize, 1000))
@@ -70,17 +91,24 @@ public final class CoordinationClient: Sendable {
                 arguments.append(task.id)
                 arguments.append(task.spec)
             }
-            let reply = try ProtocolReplies.strings(run("register", jobID, arguments), "register")
+            let reply = try budget.run { () throws(CoordinationError) in try ProtocolReplies.strings(run("register", jobID, arguments), "register") }
             guard reply.first == "ok" else {
                 throw CoordinationError(.jobClosed, "registering tasks of job \"\(jobID)\" failed: the job is \(reply.dropFirst().first ?? reply.first ?? "?") (was it cancelled or dropped meanwhile?).")
             }
             start += size
         }
-        let sealed = try ProtocolReplies.strings(run("seal", jobID, [tasks.count, eventsTotal]), "seal")
-        guard sealed.first == "ok" else {
+        var attempts = 0
+        let sealed = try budget.run { () throws(CoordinationError) in
+            attempts += 1
+            return try ProtocolReplies.strings(run("seal", jobID, [tasks.count, eventsTotal]), "seal")
+        }
+        let resealed = attempts > 1 && sealed.first == "closed" && (sealed.dropFirst().first == "open" || sealed.dropFirst().first == "joined")
+        guard sealed.first == "ok" || resealed else {
             throw CoordinationError(.jobClosed, "sealing job \"\(jobID)\" failed: \(sealed.joined(separator: " ")).")
         }
-        _ = try command(RedisCommand("ZADD", JobKeys.index, Int64(Date().timeIntervalSince1970 * 1000), jobID))
+        _ = try budget.run { () throws(CoordinationError) in
+            try command(RedisCommand("ZADD", JobKeys.index, Int64(Date().timeIntervalSince1970 * 1000), jobID))
+        }
     }
 
     // MARK: Work
@@ -120,10 +148,13 @@ public final class CoordinationClient: Sendable {
         try ProtocolReplies.fail(run("fail", lease.jobID, [worker, lease.taskID, lease.token, retryable ? "retry" : "fatal", error]))
     }
 
-    /// Hands a task back without failing it (graceful shutdown). Returns false if the lease was already lost.
+    /// Hands a task back without failing it (graceful shutdown, or a worker that cannot run it
+    /// here, saying why in `reason`). Returns false if the lease was already lost.
     @discardableResult
-    public func release(lease: TaskLease) throws(CoordinationError) -> Bool {
-        try ProtocolReplies.strings(run("release", lease.jobID, [lease.taskID, lease.token]), "release").first == "released"
+    public func release(lease: TaskLease, reason: String? = nil) throws(CoordinationError) -> Bool {
+        var arguments: [any RedisArgument] = [lease.taskID, lease.token]
+        if let reason { arguments.append(reason) }
+        return try ProtocolReplies.strings(run("release", lease.jobID, arguments), "release").first == "released"
     }
 
     /// Moves up to `limit` expired leases back to the queue or to the dead letters.
@@ -146,7 +177,7 @@ public final class CoordinationClient: Sendable {
 
     /// The job's state, or nil if it does not exist.
     public func status(jobID: String) throws(CoordinationError) -> JobStatus? {
-        try ProtocolReplies.status(run("status", jobID, []), jobID: jobID)
+        try ProtocolReplies.status(run("status", jobID, [], readOnly: true), jobID: jobID)
     }
 
     /// Deletes every key of a finished job, or of one stuck in "building" for `minimumBuildingAge` ms.
@@ -203,29 +234,66 @@ public final class CoordinationClient: Sendable {
         return records
     }
 
-    /// Waits until the job finishes: blocks on the job's signal list (pushed once by the join)
-    /// in slices of `poll` seconds, calling `progress` with a fresh status after each slice.
-    /// Throws `.jobMissing` if the job vanishes, and stops early when `shouldStop` returns true.
+    /// Blocks until the job's signal list has its element (the job finished) or `seconds` pass.
+    public func waitForSignal(jobID: String, seconds: Double) throws(CoordinationError) {
+        let signal = JobKeys(jobID: jobID).signal
+        // BLMOVE from the list to itself waits for the signal without consuming it, so the
+        // list (and its expiry) stays for every other waiter.
+        do {
+            try redis.send(RedisCommand("BLMOVE", signal, signal, "LEFT", "RIGHT", String(format: "%.3f", seconds)), extraWait: seconds)
+        } catch {
+            throw CoordinationError(error)
+        }
+    }
+
+    /// Waits until the job finishes: blocks on the job's signal list in slices of `poll`
+    /// seconds, calling `progress` with a fresh status after each slice. Throws `.jobMissing`
+    /// if the job vanishes, and stops early when `shouldStop` returns true.
     public func waitForJoin(
         jobID: String,
         poll: Double = 0.25,
         shouldStop: () -> Bool = { false },
         progress: (JobStatus) -> Void = { _ in }
     ) throws(CoordinationError) -> JobStatus {
-        let signal = JobKeys(jobID: jobID).signal
         while true {
             guard let status = try status(jobID: jobID) else {
                 throw CoordinationError(.jobMissing, "job \"\(jobID)\" disappeared from Redis while waiting for its join (was it dropped, or did Redis lose its data?).")
             }
             progress(status)
             if status.isFinished || shouldStop() { return status }
-            // BLMOVE from the list to itself waits for the signal without consuming it, so the
-            // list (and its expiry) stays for every other waiter.
-            do {
-                try redis.send(RedisCommand("BLMOVE", signal, signal, "LEFT", "RIGHT", String(format: "%.3f", poll)), extraWait: poll)
-            } catch {
-                throw CoordinationError(error)
+            try waitForSignal(jobID: jobID, seconds: poll)
+        }
+    }
+
+    // MARK: History
+
+    /// The sorted set of finished jobs (member: job id, score: finished ms), newest last,
+    /// kept to the latest `historyLimit`. Like `refold:jobs` it lives outside every job's slot
+    /// and only clients write it; entries whose job expired are skipped and removed by readers.
+    public static let historyKey = "refold:history"
+    public static let historyLimit = 200
+
+    /// Records a finished job for `refold status`: its report summary in the job hash (field
+    /// `report`, expiring with the job) and its id in the history.
+    public func recordFinished(jobID: String, summary: String) throws(CoordinationError) {
+        let keys = JobKeys(jobID: jobID)
+        _ = try command(RedisCommand("HSET", keys.job, "report", summary))
+        _ = try command(RedisCommand("ZADD", Self.historyKey, Int64(Date().timeIntervalSince1970 * 1000), jobID))
+        _ = try command(RedisCommand("ZREMRANGEBYRANK", Self.historyKey, 0, -(Self.historyLimit + 1)))
+    }
+
+    /// Recently finished jobs still in Redis, newest first (at most `limit`).
+    public func recentJobs(limit: Int) throws(CoordinationError) -> [JobStatus] {
+        let reply = try command(RedisCommand("ZREVRANGE", Self.historyKey, 0, max(0, Self.historyLimit - 1)))
+        var statuses: [JobStatus] = []
+        for id in reply.array?.compactMap(\.string) ?? [] where statuses.count < limit {
+            guard JobKeys.isValid(jobID: id) else { continue }
+            if let status = try status(jobID: id) {
+                statuses.append(status)
+            } else {
+                _ = try command(RedisCommand("ZREM", Self.historyKey, id))
             }
         }
+        return statuses
     }
 }

@@ -29,7 +29,8 @@ public struct CoordinationError: Error, CustomStringConvertible, Sendable {
         self.redis = redis
     }
 
-    init(_ error: RedisError) {
+    /// Wraps a Redis client error as `.redis`.
+    public init(_ error: RedisError) {
         self.init(.redis, error.message, redis: error)
     }
 
@@ -37,4 +38,13 @@ public struct CoordinationError: Error, CustomStringConvertible, Sendable {
 
     /// True when the failure was Redis being unreachable or the connection breaking.
     public var isConnectionFailure: Bool { redis?.isConnectionFailure ?? false }
+}
+
+extension CoordinationError {
+    /// True when waiting can help: the connection failed, or Redis answered "not now"
+    /// (`LOADING`, `BUSY`, `READONLY`, `MASTERDOWN`, `TRYAGAIN`, `CLUSTERDOWN`, …).
+    public var isTransient: Bool { redis?.isTransient ?? false }
+
+    /// True when Redis could not be reached at all (nothing listens there, or no route).
+    public var isUnreachable: Bool { redis?.code == .unreachable }
 }

@@ -141,6 +141,12 @@ public struct JobStatus: Sendable, Equatable {
     public let payload: String
     /// Why the job was cancelled or failed, if it was.
     public let reason: String
+    /// Tasks handed back without an attempt spent (graceful stops, workers that cannot run them).
+    public let releases: Int
+    /// The last reason a worker gave for handing a task back, if any.
+    public let releaseReason: String
+    /// Every field of the job hash as stored (including ones added after the fork, like `report`).
+    public let fields: [String: String]
 
     /// True once the job is joined, failed or cancelled.
     public var isFinished: Bool { state == "joined" || state == "failed" || state == "cancelled" }
@@ -313,7 +319,8 @@ public enum ProtocolReplies {
             finishedMilliseconds: Int64(fields["finished_ms"] ?? ""),
             serverMilliseconds: int64("now_ms"),
             maxAttempts: int("max_attempts"), leaseMilliseconds: int("lease_ms"),
-            payload: fields["payload"] ?? "", reason: fields["reason"] ?? "")
+            payload: fields["payload"] ?? "", reason: fields["reason"] ?? "",
+            releases: int("releases"), releaseReason: fields["release_reason"] ?? "", fields: fields)
     }
 
     /// Parses one record of the results hash (JSON written by complete.lua).

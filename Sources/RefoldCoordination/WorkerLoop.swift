@@ -16,16 +16,34 @@ public struct TaskOutput: Sendable {
     }
 }
 
-/// A task that could not be done. `retryable` failures are retried with backoff until the
-/// job's max attempts; others are dead-lettered at once.
+/// A task that could not be done, and what that means for it.
 public struct TaskFailure: Error, Sendable, CustomStringConvertible {
-    public var retryable: Bool
+    /// What the loop does with the task.
+    public enum Kind: Sendable, Equatable {
+        /// Failed, and may succeed on another attempt: retried with backoff until the job's max attempts.
+        case retry
+        /// Failed for good (a bug in the task, a refused spec): dead-lettered at once.
+        case fatal
+        /// This worker cannot do it here (a file missing on this host, a schema that differs):
+        /// handed back without spending an attempt, for a worker that can; this worker backs
+        /// off from the job for a while.
+        case notHere
+    }
+
+    public var kind: Kind
     public var message: String
 
-    public init(retryable: Bool, _ message: String) {
-        self.retryable = retryable
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
         self.message = message
     }
+
+    /// `retryable` true is `.retry`, false is `.fatal`.
+    public init(retryable: Bool, _ message: String) {
+        self.init(retryable ? .retry : .fatal, message)
+    }
+
+    public var retryable: Bool { kind == .retry }
 
     public var description: String { message }
 }
@@ -155,6 +173,7 @@ public final class WorkerLoop: Sendable {
     /// or, with `onlyJob`, until that job has finished. Blocks the calling thread.
     public func run(shouldStop: @escaping @Sendable () -> Bool) throws {
         let client = try connectWithRetry(shouldStop: shouldStop)
+        logger.info("worker ready", metadata: ["refold.worker": "\(options.workerID)", "refold.redis": "\(configuration.url)"])
         let heartbeat = Thread { [self] in heartbeatLoop() }
         heartbeat.name = "refold-heartbeat"
         heartbeat.start()
@@ -162,6 +181,7 @@ public final class WorkerLoop: Sendable {
 
         var handlers: [String: (handler: any TaskHandler, payload: String)] = [:]
         var refused: Set<String> = []
+        var backoff: [String: (until: Double, delay: Double)] = [:]
         var idleWait = 0.005
         var lastReap = 0.0
         var outageSince: Double?
@@ -190,20 +210,18 @@ public final class WorkerLoop: Sendable {
                         payload = status.payload
                         do {
                             handler = try handlerFactory(jobID, status.payload)
-                        } catch let failure as TaskFailure {
-                            // Refuse the job's tasks loudly (dead letter with the reason) instead of
-                            // computing something different from what the job asked for.
-                            try refuse(jobID: jobID, client: client, reason: failure.message)
-                            refused.insert(jobID)
-                            continue
                         } catch {
-                            try refuse(jobID: jobID, client: client, reason: "\(error)")
+                            // Never claim what this worker cannot run: another worker (another
+                            // build, another language) may be able to. Said once per job.
+                            let reason = (error as? TaskFailure)?.message ?? "\(error)"
+                            logger.warning("skipping job: this worker cannot run it", metadata: ["refold.job": "\(jobID)", "refold.reason": "\(reason)"])
                             refused.insert(jobID)
                             continue
                         }
                         handlers[jobID] = (handler, payload)
                     }
                     let now = MonotonicClock.seconds()
+                    if let pause = backoff[jobID], now < pause.until { continue }
                     if now - lastReap > 1 {
                         lastReap = now
                         _ = try client.reap(jobID: jobID)
@@ -216,7 +234,15 @@ public final class WorkerLoop: Sendable {
                     case .leases(let leases, let serverNow):
                         if leases.isEmpty { continue }
                         worked = true
-                        try perform(leases, serverNow: serverNow, handler: handler, payload: payload, client: client, shouldStop: shouldStop)
+                        if let notHere = try perform(leases, serverNow: serverNow, handler: handler, payload: payload, client: client, shouldStop: shouldStop) {
+                            let delay = min(30, max(1, (backoff[jobID]?.delay ?? 0.5) * 2))
+                            backoff[jobID] = (MonotonicClock.seconds() + delay, delay)
+                            logger.warning("handed a task back: this worker cannot run it here; backing off from the job", metadata: [
+                                "refold.job": "\(jobID)", "refold.reason": "\(notHere)", "refold.backoff_seconds": "\(Int(delay))",
+                            ])
+                        } else {
+                            backoff[jobID] = nil
+                        }
                     }
                     if worked { break }  // start again from the oldest job
                 }
@@ -226,7 +252,7 @@ public final class WorkerLoop: Sendable {
                     Thread.sleep(forTimeInterval: idleWait)
                     idleWait = min(idleWait * 2, options.maxIdleWait)
                 }
-            } catch let error as CoordinationError where error.isConnectionFailure {
+            } catch let error as CoordinationError where error.isTransient {
                 let now = MonotonicClock.seconds()
                 let since = outageSince ?? now
                 outageSince = since
@@ -238,41 +264,30 @@ public final class WorkerLoop: Sendable {
     }
 
     private func connectWithRetry(shouldStop: @Sendable () -> Bool) throws(CoordinationError) -> CoordinationClient {
-        let start = MonotonicClock.seconds()
-        while true {
-            do {
-                return try CoordinationClient(configuration: configuration)
-            } catch let error where error.isConnectionFailure && !shouldStop() && MonotonicClock.seconds() - start < options.redisOutageTolerance {
-                Thread.sleep(forTimeInterval: 0.2)
-            }
-        }
+        try CoordinationClient.connect(
+            configuration: configuration, budget: OutageBudget(seconds: options.redisOutageTolerance), shouldStop: shouldStop,
+            onRetry: { error, _ in logger.warning("Redis is not available yet; retrying", metadata: ["refold.error": "\(error.message)"]) })
     }
 
-    /// Claims and fails one task of a job this worker must not run, so the job learns why.
-    private func refuse(jobID: String, client: CoordinationClient, reason: String) throws(CoordinationError) {
-        logger.error("refusing job", metadata: ["refold.job": "\(jobID)", "refold.error": "\(reason)"])
-        if case .leases(let leases, _) = try client.claim(jobID: jobID, worker: options.workerID, count: 1) {
-            for lease in leases {
-                _ = try client.fail(lease: lease, worker: options.workerID, retryable: false, error: "worker \(options.workerID) refused the task: \(reason)")
-            }
-        }
-    }
-
+    /// Runs the claimed tasks and completes them in one call. Returns the reason when a task
+    /// was handed back because this worker cannot run it here (`TaskFailure.Kind.notHere`).
     private func perform(
         _ leases: [TaskLease], serverNow: Int64, handler: any TaskHandler, payload: String,
         client: CoordinationClient, shouldStop: @escaping @Sendable () -> Bool
-    ) throws(CoordinationError) {
+    ) throws(CoordinationError) -> String? {
         let now = MonotonicClock.seconds()
         book.state.withLock { book in
             for lease in leases { book.hold(lease, serverMilliseconds: serverNow, now: now) }
         }
         var completions: [TaskCompletion] = []
+        var notHere: String?
         for (index, lease) in leases.enumerated() {
             let execution = TaskExecution(lease: lease, jobPayload: payload, book: book, stopping: shouldStop)
-            if shouldStop() {
-                // Shutting down: hand back what was claimed but not started.
+            if shouldStop() || notHere != nil {
+                // Shutting down, or this worker cannot run the job here: hand back what was
+                // claimed but not started.
                 for rest in leases[index...] {
-                    _ = try? client.release(lease: rest)
+                    _ = try? client.release(lease: rest, reason: notHere.map { "worker \(options.workerID): \($0)" })
                     book.state.withLock { $0.drop(rest) }
                     statistics.withLock { $0.released += 1 }
                 }
@@ -281,31 +296,47 @@ public final class WorkerLoop: Sendable {
             do {
                 let output = try handler.perform(execution)
                 completions.append(TaskCompletion(lease: lease, events: output.events, result: output.result))
-            } catch let failure as TaskFailure {
+            } catch {
                 // Ask before dropping the lease from the book: a dropped lease reads as lost.
                 let lost = execution.leaseLost
                 book.state.withLock { $0.drop(lease) }
+                let failure: TaskFailure
+                switch error {
+                case let known as TaskFailure:
+                    failure = known
+                case is TaskAbandoned:
+                    if lost {
+                        statistics.withLock { $0.abandoned += 1 }
+                        logger.info("lease lost; task abandoned", metadata: ["refold.job": "\(lease.jobID)", "refold.task": "\(lease.taskID)"])
+                    } else {
+                        // Stopping (SIGTERM): hand the task back at once so another worker takes it.
+                        _ = try? client.release(lease: lease)
+                        statistics.withLock { $0.released += 1 }
+                    }
+                    continue
+                default:
+                    // Anything else is a failure that counts: released without cost, a poison
+                    // task would loop forever.
+                    failure = TaskFailure(.retry, "\(error)")
+                }
+                if lost {
+                    statistics.withLock { $0.abandoned += 1 }
+                    continue
+                }
+                if failure.kind == .notHere {
+                    notHere = failure.message
+                    _ = try? client.release(lease: lease, reason: "worker \(options.workerID): \(failure.message)")
+                    statistics.withLock { $0.released += 1 }
+                    continue
+                }
                 statistics.withLock { $0.failed += 1 }
                 logger.warning("task failed", metadata: [
                     "refold.job": "\(lease.jobID)", "refold.task": "\(lease.taskID)", "refold.error": "\(failure.message)",
                 ])
-                if !lost {
-                    _ = try client.fail(lease: lease, worker: options.workerID, retryable: failure.retryable, error: failure.message)
-                }
-            } catch {
-                let lost = execution.leaseLost
-                book.state.withLock { $0.drop(lease) }
-                if lost {
-                    statistics.withLock { $0.abandoned += 1 }
-                    logger.info("lease lost; task abandoned", metadata: ["refold.job": "\(lease.jobID)", "refold.task": "\(lease.taskID)"])
-                } else {
-                    // Stopping (SIGTERM): hand the task back at once so another worker takes it.
-                    _ = try? client.release(lease: lease)
-                    statistics.withLock { $0.released += 1 }
-                }
+                _ = try client.fail(lease: lease, worker: options.workerID, retryable: failure.retryable, error: failure.message)
             }
         }
-        guard !completions.isEmpty else { return }
+        guard !completions.isEmpty else { return notHere }
         let reply = try completeWithRetry(completions, client: client, shouldStop: shouldStop)
         book.state.withLock { book in
             for completion in completions { book.drop(completion.lease) }
@@ -320,6 +351,7 @@ public final class WorkerLoop: Sendable {
                 "refold.job": "\(completion.lease.jobID)", "refold.task": "\(completion.lease.taskID)",
             ])
         }
+        return notHere
     }
 
     /// Completion is idempotent (a repeat answers "duplicate"), so it is retried through short outages.
@@ -330,7 +362,7 @@ public final class WorkerLoop: Sendable {
         while true {
             do {
                 return try client.complete(jobID: completions[0].lease.jobID, worker: options.workerID, completions: completions)
-            } catch let error where error.isConnectionFailure && MonotonicClock.seconds() - start < options.redisOutageTolerance {
+            } catch let error where error.isTransient && MonotonicClock.seconds() - start < options.redisOutageTolerance {
                 Thread.sleep(forTimeInterval: 0.1)
             }
         }

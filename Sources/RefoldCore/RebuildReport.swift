@@ -31,6 +31,19 @@ public struct DeadTaskReport: Sendable, Equatable {
     }
 }
 
+/// A completed task whose result the coordinator refused (see `RebuildResultCheck`).
+public struct RejectedTaskReport: Sendable, Equatable {
+    public var task: String
+    public var worker: String
+    public var reason: String
+
+    public init(task: String, worker: String, reason: String) {
+        self.task = task
+        self.worker = worker
+        self.reason = reason
+    }
+}
+
 /// The report of one rebuild (`--json` keys of `../shared/spec/cli.md`).
 public struct RebuildReport: Sendable, Equatable {
     public var projection: String
@@ -49,6 +62,14 @@ public struct RebuildReport: Sendable, Equatable {
     public var mode: String
     /// Largest resident memory of a local worker process, when there were local workers.
     public var workerPeakRSSBytes: Int64?
+    /// True only when this run replaced the live table.
+    public var swapped = true
+    /// Why the live table was kept, when it was (dead tasks, rejected results).
+    public var notSwappedBecause: String?
+    /// Completed tasks whose results did not match the plan.
+    public var rejectedTasks: [RejectedTaskReport] = []
+    /// The name a foreign table of the projection's name was kept under (`--replace-table`).
+    public var previousTableKeptAs: String?
 
     public init(projection: String, job: String, events: Int, aggregates: Int, rows: Int, seconds: Double, tasks: Int, retries: Int,
                 deadTasks: [DeadTaskReport], taskSeconds: [String: Double], headPosition: Int64, quarantined: [QuarantineRecord],

@@ -102,8 +102,11 @@ public final class RedisConnection: @unchecked Sendable {
 
     /// Runs a registered script with `EVALSHA`; reloads it and retries once on `NOSCRIPT`
     /// (after a `SCRIPT FLUSH` or a failover to a server that never saw it).
+    ///
+    /// - Parameter readOnly: send `EVALSHA_RO` (Redis 7): for scripts flagged `no-writes`, so a
+    ///   user with read-only key permissions may run them, and replicas accept them.
     @discardableResult
-    public func evalScript(_ name: String, keys: [String], arguments: [any RedisArgument]) throws(RedisError) -> RedisReply {
+    public func evalScript(_ name: String, keys: [String], arguments: [any RedisArgument], readOnly: Bool = false) throws(RedisError) -> RedisReply {
         lock.lock()
         defer { lock.unlock() }
         guard let script = scripts[name] else {
@@ -116,7 +119,7 @@ public final class RedisConnection: @unchecked Sendable {
             var args: [any RedisArgument] = [sha, keys.count]
             args.append(contentsOf: keys as [any RedisArgument])
             args.append(contentsOf: arguments)
-            let command = RedisCommand("EVALSHA", arguments: args)
+            let command = RedisCommand(readOnly ? "EVALSHA_RO" : "EVALSHA", arguments: args)
             let reply = try sendLocked(command, extraWait: 0)
             if case .error(let text) = reply {
                 if text.hasPrefix("NOSCRIPT"), attempt == 0 {
@@ -158,7 +161,7 @@ public final class RedisConnection: @unchecked Sendable {
         dropLocked()
         try connectLocked()
         guard let context else {
-            throw RedisError(.unreachable, "could not reach Redis at \(configuration.url.endpointDescription) — is redis-server running? (set --redis)")
+            throw RedisError(.unreachable, "could not reach Redis at \(configuration.url.endpointDescription) — is redis-server running there?")
         }
         return context
     }
@@ -187,12 +190,24 @@ public final class RedisConnection: @unchecked Sendable {
         if made.pointee.err != 0 {
             let reason = Self.errorString(made).lowercased()
             redisFree(made)
-            throw RedisError(.unreachable, "could not reach Redis at \(where_): \(reason) — is redis-server running? (set --redis)")
+            throw RedisError(.unreachable, "could not reach Redis at \(where_): \(reason) — is redis-server running there?")
         }
         setTimeout(made, configuration.commandTimeout)
         _ = redisEnableKeepAlive(made)
         context = made
         connectCount += 1
+        // Whatever fails from here on, the next command dials again from scratch.
+        do {
+            try handshakeLocked(made)
+        } catch {
+            dropLocked()
+            throw error
+        }
+    }
+
+    /// AUTH, SELECT and the scripts, on a freshly dialed context.
+    private func handshakeLocked(_ made: UnsafeMutablePointer<redisContext>) throws(RedisError) {
+        let where_ = configuration.url.endpointDescription
 
         let url = configuration.url
         if let password = url.password {
@@ -201,15 +216,13 @@ public final class RedisConnection: @unchecked Sendable {
             args.append(password)
             let reply = try sendLocked(RedisCommand("AUTH", arguments: args), extraWait: 0)
             if case .error(let text) = reply {
-                dropLocked()
                 // The server's text never contains the password; ours neither.
-                throw RedisError(.authentication, "Redis at \(where_) refused the password: \(text) (check the URL's password or REFOLD_REDIS_PASSWORD).")
+                throw RedisError(.authentication, "Redis at \(where_) refused the password: \(text).")
             }
         }
         if url.database != 0 {
             let reply = try sendLocked(RedisCommand("SELECT", url.database), extraWait: 0)
             if case .error(let text) = reply {
-                dropLocked()
                 throw RedisError(.authentication, "Redis at \(where_) refused database \(url.database): \(text) (use a database number the server has).")
             }
         }
@@ -247,8 +260,12 @@ public final class RedisConnection: @unchecked Sendable {
     private func ioErrorLocked(_ context: UnsafeMutablePointer<redisContext>, command: RedisCommand) -> RedisError {
         let where_ = configuration.url.endpointDescription
         let text = Self.errorString(context)
+        let protocolError = context.pointee.err == REDIS_ERR_PROTOCOL
         let timedOut = context.pointee.err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK || text.contains("temporarily unavailable"))
         dropLocked()
+        if protocolError {
+            return RedisError(.notRedis, "the server at \(where_) does not speak the Redis protocol (it answered \(command.name) with something else: is it an HTTP or other server? Point to a redis-server).")
+        }
         if timedOut {
             return RedisError(.timeout, "Redis at \(where_) did not answer \(command.name) within \(Self.seconds(configuration.commandTimeout)); the connection was closed and will be reopened on the next command.")
         }

@@ -7,6 +7,11 @@ import RefoldSQLite
 
 /// A rebuild split into partition tasks and folded by worker processes through the Redis
 /// fork-join protocol: the coordinator's side of `refold rebuild` without `--inline`.
+///
+/// The run has four phases, each its own function: `plan` (read-only checks of every input,
+/// the head, the partition plan), `fork` (lock, shadow table, the job in Redis, local
+/// workers), `supervise` (the loop around `RebuildSupervisor`'s decisions) and `finish`
+/// (check every result against the plan, swap or keep the live table, the report).
 public enum DistributedRebuild {
     public struct Options: Sendable {
         public var projection: AnyProjection
@@ -17,10 +22,10 @@ public enum DistributedRebuild {
         public var leaseMilliseconds: Int
         public var strict: Bool
         public var maxAttempts: Int = 3
-        /// A crashed local worker is replaced at most this many times in one run.
-        public var maxWorkerRestarts: Int
-        /// How long Redis may be unreachable before the run gives up, in seconds.
-        public var redisOutageTolerance: Double = 30
+        /// Keep a foreign table of the projection's name as a backup instead of refusing.
+        public var replaceForeignTable = false
+        /// How the coordinator supervises the job (outage budget, waiting for workers, …).
+        public var policy = RebuildSupervisor.Policy()
 
         public init(projection: AnyProjection, locations: RebuildLocations, workers: Int, tasks: Int, leaseMilliseconds: Int, strict: Bool) {
             self.projection = projection
@@ -29,7 +34,7 @@ public enum DistributedRebuild {
             self.tasks = tasks
             self.leaseMilliseconds = leaseMilliseconds
             self.strict = strict
-            maxWorkerRestarts = 2 * workers + 2
+            policy.maxWorkerRestarts = 2 * workers + 2
         }
     }
 
@@ -41,154 +46,316 @@ public enum DistributedRebuild {
         public var workerRestarts: Int
     }
 
-    /// Plans, forks, spawns workers, waits for the join, swaps the shadow in.
-    ///
-    /// - Parameters:
-    ///   - progress: (events done, events total, detail) from the heartbeats' progress.
-    ///   - shouldStop: polled; true cancels the job, stops the workers, drops the shadow.
-    public static func run(
-        _ options: Options, redis: RedisConfiguration, redisURLText: String,
-        progress: @escaping (Int64, Int64, String) -> Void = { _, _, _ in },
-        shouldStop: @escaping () -> Bool = { false }
-    ) throws -> Outcome {
-        let start = Date()
-        let projection = options.projection
-        let name = projection.name
-        // Bad input first, before Redis or the read-model database is touched.
+    /// The run's side channels: progress, warnings, and signals.
+    public struct Hooks {
+        /// (events done, events total, detail) from the heartbeats' progress.
+        public var progress: (Int64, Int64, String) -> Void = { _, _, _ in }
+        /// One line for standard error (no worker yet, a worker handing tasks back, Redis retries).
+        public var warn: (String) -> Void = { _ in }
+        /// The SIGINT/SIGTERM received, if any; polled.
+        public var signal: () -> Int32? = { nil }
+
+        public init(progress: @escaping (Int64, Int64, String) -> Void = { _, _, _ in }, warn: @escaping (String) -> Void = { _ in }, signal: @escaping () -> Int32? = { nil }) {
+            self.progress = progress
+            self.warn = warn
+            self.signal = signal
+        }
+    }
+
+    /// How to reach Redis: the configuration, the URL text for spawned workers (password
+    /// included, passed in their environment), and a display form without the password.
+    public struct RedisTarget: Sendable {
+        public var configuration: RedisConfiguration
+        public var urlText: String
+        public var display: String
+
+        public init(configuration: RedisConfiguration, urlText: String, display: String? = nil) {
+            self.configuration = configuration
+            self.urlText = urlText
+            self.display = display ?? configuration.url.description
+        }
+    }
+
+    /// Plans, forks, supervises, finishes. Throws for bad input (nothing written), an
+    /// infrastructure failure or an interruption (the live table kept); returns a report
+    /// otherwise — with `swapped` false when dead tasks or rejected results kept the live table.
+    public static func run(_ options: Options, redis: RedisTarget, hooks: Hooks = Hooks()) throws -> Outcome {
+        try run(options, plan: plan(options), redis: redis, hooks: hooks)
+    }
+
+    /// The same, with a plan made earlier by `plan(_:)` (the CLI plans before it starts a
+    /// private redis-server, so bad input never costs one).
+    public static func run(_ options: Options, plan planned: Plan, redis: RedisTarget, hooks: Hooks = Hooks()) throws -> Outcome {
+        let start = planned.madeAt
+        let client = try connect(redis, hooks: hooks)
+        let forked = try fork(options, planned, client: client, redis: redis)
+        defer { forked.cleanUp() }
+        do {
+            let (status, restarts) = try supervise(options, forked, client: client, redis: redis, hooks: hooks)
+            return try finish(options, planned, forked, status: status, client: client, restarts: restarts, started: start)
+        } catch {
+            // `refold status` lists the job as finished either way, with why it ended so.
+            let why = (error as? RunnerError)?.message ?? "\(error)"
+            try? client.recordFinished(jobID: forked.jobID, summary: JSONValue.object([("swapped", .bool(false)), ("not_swapped_because", .string(why))]).rendered())
+            throw error
+        }
+    }
+
+    // MARK: Plan
+
+    /// Everything known before anything is written.
+    public struct Plan {
+        let source: SQLiteEventSource
+        let head: Int64
+        let partition: PartitionPlan
+        /// Where a foreign table of the projection's name will be kept (`--replace-table`).
+        let backupName: String?
+        /// When planning started: the run's time counts from here.
+        let madeAt: Date
+    }
+
+    /// Read-only checks of every input, in the order a user would fix them: the event table,
+    /// the read-model target (its folder, Refold's tables, a foreign table of that name, a
+    /// running rebuild), then the head and the plan.
+    public static func plan(_ options: Options) throws -> Plan {
+        let madeAt = Date()
         let source = try SQLiteEventSource(path: options.locations.events, layout: options.locations.layout)
-        try SQLiteReadModelStore.validate(projection: name)
+        let backup = try SQLiteReadModelStore.preflight(
+            path: options.locations.readModels, projection: options.projection.name, replaceForeign: options.replaceForeignTable)
         let head = try source.headPosition()
-        let plan = try source.plan(tasks: options.tasks)
-        let client = try CoordinationClient(configuration: redis)
-        let store = try SQLiteReadModelStore(path: options.locations.readModels)
+        return Plan(source: source, head: head, partition: try source.plan(tasks: options.tasks), backupName: backup, madeAt: madeAt)
+    }
 
-        let jobID = "rebuild-\(name.prefix(40))-\(UUID().uuidString.prefix(8).lowercased())"
-        let lockSeconds: Int64 = 60
-        let owner = "refold rebuild on \(ProcessInfo.processInfo.hostName), pid \(getpid())"
-        if let orphan = try store.acquireLock(projection: name, job: jobID, owner: owner, seconds: lockSeconds) {
-            // A coordinator that died left its job behind: stop it so its workers let go.
-            _ = try? client.cancel(jobID: orphan.job, reason: "orphaned: its coordinator stopped renewing the model lock")
-            _ = try? client.drop(jobID: orphan.job, minimumBuildingAgeMilliseconds: 0)
-        }
-        var cleanups: [() -> Void] = [{ try? store.releaseLock(projection: name, job: jobID) }]
-        defer { for cleanup in cleanups.reversed() { cleanup() } }
+    /// Connects to Redis before anything is written. A server that is not listening fails at
+    /// once (a wrong address, most likely); one that is loading its dataset or busy is waited
+    /// for within the outage budget.
+    static func connect(_ redis: RedisTarget, hooks: Hooks) throws -> CoordinationClient {
+        var told = false
+        return try CoordinationClient.connect(
+            configuration: redis.configuration, budget: OutageBudget(seconds: 30, retryUnreachable: false),
+            shouldStop: { hooks.signal() != nil },
+            onRetry: { error, _ in
+                if !told { hooks.warn("Redis at \(redis.display) is not ready (\(error.redis?.serverMessage ?? error.message)); waiting up to 30 s") }
+                told = true
+            })
+    }
 
-        try store.createShadow(projection: name)
-        var swapped = false
-        cleanups.append {
-            if !swapped {
-                try? store.dropShadow(projection: name)
-                try? store.discardQuarantine(projection: name, job: jobID)
-            }
-        }
+    // MARK: Fork
 
-        let spec = RebuildJobSpec(projection: name, projectionVersion: projection.version, locations: options.locations, head: head, strict: options.strict)
-        let settings = JobSettings(
-            maxAttempts: options.maxAttempts, leaseMilliseconds: options.leaseMilliseconds, backoffMilliseconds: 200,
-            onDeadTask: options.strict ? .failJob : .joinWithFailures, retentionMilliseconds: 24 * 3_600_000, payload: spec.payload)
-        let definitions = plan.ranges.enumerated().map { index, range in
-            TaskDefinition(id: String(format: "r%05d", index), spec: range.spec)
-        }
-        try client.fork(jobID: jobID, settings: settings, tasks: definitions, eventsTotal: plan.totalEvents)
-        var finished = false
-        cleanups.append {
-            if !finished { _ = try? client.cancel(jobID: jobID, reason: "the coordinator stopped before the join") }
-            _ = try? client.unindex(jobID: jobID)
-        }
-
+    /// What the fork made, and how to undo what must not outlive the run.
+    final class Forked {
+        let jobID: String
+        let store: SQLiteReadModelStore
+        let definitions: [TaskDefinition]
         var pool: LocalWorkerPool?
-        let logDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("refold-\(jobID)")
-        if options.workers > 0 {
-            try? FileManager.default.createDirectory(at: logDirectory, withIntermediateDirectories: true)
-            pool = try LocalWorkerPool(count: options.workers, redisURL: redisURLText, arguments: ["--job", jobID, "--poll", "20ms"], logDirectory: logDirectory)
-            cleanups.append { pool?.stopAll(grace: 5) }
+        let logDirectory: URL
+        var forkedAt = MonotonicClock.seconds()
+        /// Run in reverse order when the run ends, however it ends.
+        var cleanups: [() -> Void] = []
+        var swapped = false
+        var finished = false
+
+        init(jobID: String, store: SQLiteReadModelStore, definitions: [TaskDefinition]) {
+            self.jobID = jobID
+            self.store = store
+            self.definitions = definitions
+            logDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("refold-\(jobID)")
         }
 
-        var lastRenewal = Date()
-        var lastReap = Date()
-        var failure: RunnerError?
-        // Wait for the join, riding through Redis outages (a restart, a failover) of up to
-        // `redisOutageTolerance` seconds: workers reconnect on their own, and the protocol's
-        // state survives a restart with AOF.
-        var status: JobStatus?
-        var outageSince: Date?
-        while status == nil {
-            do {
-                status = try client.waitForJoin(jobID: jobID, poll: 0.1, shouldStop: { failure != nil || shouldStop() }) { status in
-                    outageSince = nil
-                    progress(status.eventsDone, status.eventsTotal, "\(status.done)/\(status.total) tasks")
-                    let now = Date()
-                    if now.timeIntervalSince(lastRenewal) > 5 {
-                        lastRenewal = now
+        func cleanUp() {
+            for cleanup in cleanups.reversed() { cleanup() }
+            cleanups = []
+        }
+    }
+
+    static let lockSeconds: Int64 = 60
+
+    /// Takes the model's lock, makes the shadow table, registers the job, starts local
+    /// workers. Whatever fails half-way is undone before the error is thrown.
+    static func fork(_ options: Options, _ plan: Plan, client: CoordinationClient, redis: RedisTarget) throws -> Forked {
+        let name = options.projection.name
+        let forked = Forked(
+            jobID: "rebuild-\(name.prefix(40))-\(UUID().uuidString.prefix(8).lowercased())",
+            store: try SQLiteReadModelStore(path: options.locations.readModels),
+            definitions: plan.partition.ranges.enumerated().map { index, range in
+                TaskDefinition(id: String(format: "r%05d", index), spec: range.spec)
+            })
+        let (jobID, store) = (forked.jobID, forked.store)
+        do {
+            let owner = "refold rebuild on \(ProcessInfo.processInfo.hostName), pid \(getpid())"
+            if let orphan = try store.acquireLock(projection: name, job: jobID, owner: owner, seconds: lockSeconds, redis: redis.display) {
+                // A coordinator that died left its job behind: stop it so its workers let go.
+                _ = try? client.cancel(jobID: orphan.job, reason: "orphaned: its coordinator stopped renewing the model lock")
+                _ = try? client.drop(jobID: orphan.job, minimumBuildingAgeMilliseconds: 0)
+            }
+            forked.cleanups.append { try? store.releaseLock(projection: name, job: jobID) }
+            try store.createShadow(projection: name)
+            forked.cleanups.append { [unowned forked] in
+                if !forked.swapped {
+                    try? store.dropShadow(projection: name)
+                    try? store.discardQuarantine(projection: name, job: jobID)
+                }
+            }
+            let spec = RebuildJobSpec(projection: name, projectionVersion: options.projection.version, locations: options.locations, head: plan.head, strict: options.strict)
+            let settings = JobSettings(
+                maxAttempts: options.maxAttempts, leaseMilliseconds: options.leaseMilliseconds, backoffMilliseconds: 200,
+                onDeadTask: options.strict ? .failJob : .joinWithFailures, retentionMilliseconds: 24 * 3_600_000, payload: spec.payload)
+            forked.cleanups.append { [unowned forked] in
+                if !forked.finished { _ = try? client.cancel(jobID: jobID, reason: "the coordinator stopped before the join") }
+                _ = try? client.unindex(jobID: jobID)
+            }
+            try client.fork(jobID: jobID, settings: settings, tasks: forked.definitions, eventsTotal: plan.partition.totalEvents,
+                            budget: OutageBudget(seconds: options.policy.outageBudget, retryUnreachable: true))
+            if options.workers > 0 {
+                try? FileManager.default.createDirectory(at: forked.logDirectory, withIntermediateDirectories: true)
+                let pool = try LocalWorkerPool(count: options.workers, redisURL: redis.urlText, arguments: ["--job", jobID, "--poll", "20ms"], logDirectory: forked.logDirectory)
+                forked.pool = pool
+                forked.cleanups.append { pool.stopAll(grace: 5) }
+            }
+            forked.forkedAt = MonotonicClock.seconds()
+            return forked
+        } catch {
+            forked.cleanUp()
+            throw error
+        }
+    }
+
+    // MARK: Supervise
+
+    /// Waits for the join: reads the job's status, feeds it to the supervisor, carries out
+    /// what it decides, and blocks on the job's signal list between reads.
+    static func supervise(_ options: Options, _ forked: Forked, client: CoordinationClient, redis: RedisTarget, hooks: Hooks) throws -> (JobStatus, Int) {
+        let name = options.projection.name
+        var supervisor = RebuildSupervisor(job: forked.jobID, policy: options.policy, redisDisplay: redis.display, forkedAt: forked.forkedAt)
+        var pending: [RebuildSupervisor.Event] = []
+        while true {
+            if let signal = hooks.signal() {
+                pending.append(.signal(signal))
+            } else if let pool = forked.pool, case let crashed = pool.crashedCount(), crashed > 0 {
+                pending.append(.workersCrashed(count: crashed, now: MonotonicClock.seconds()))
+            } else {
+                do {
+                    if let status = try client.status(jobID: forked.jobID) {
+                        pending.append(.status(status, now: MonotonicClock.seconds()))
+                    } else {
+                        pending.append(.redisFailed(CoordinationError(.jobMissing, "job \(forked.jobID) is missing"), now: MonotonicClock.seconds()))
+                    }
+                } catch {
+                    pending.append(.redisFailed(error, now: MonotonicClock.seconds()))
+                }
+            }
+            var waitForSignal = true
+            while !pending.isEmpty {
+                let event = pending.removeFirst()
+                for action in supervisor.handle(event) {
+                    switch action {
+                    case .renewLock:
                         do {
-                            try store.renewLock(projection: name, job: jobID, seconds: lockSeconds)
+                            try forked.store.renewLock(projection: name, job: forked.jobID, seconds: lockSeconds)
                         } catch {
-                            failure = RunnerError(.infrastructure, "lost the rebuild lock of \(name): \(error)")
+                            pending.append(.lockLost(error.message))
                         }
-                    }
-                    if now.timeIntervalSince(lastReap) > 1 {
-                        lastReap = now
-                        _ = try? client.reap(jobID: jobID)
-                    }
-                    if let pool, pool.replaceCrashed() > 0, pool.restarts > options.maxWorkerRestarts {
-                        failure = RunnerError(.infrastructure, "local worker processes kept crashing (\(pool.restarts) restarts); their logs are in \(logDirectory.path).")
+                    case .reap:
+                        _ = try? client.reap(jobID: forked.jobID)
+                    case .replaceCrashedWorkers:
+                        forked.pool?.replaceCrashed()
+                    case .warn(let line):
+                        hooks.warn(line)
+                    case .progress(let done, let total, let detail):
+                        hooks.progress(done, total, detail)
+                        if detail.hasPrefix("Redis") { waitForSignal = false }
+                    case .cancel(let reason):
+                        _ = try? client.cancel(jobID: forked.jobID, reason: reason)
+                        forked.finished = true
+                    case .finished(let status):
+                        forked.finished = true
+                        return (status, supervisor.workerRestarts)
+                    case .stop(let error):
+                        throw RunnerError(error.code, "\(error.message); not swapped: the live table of \(name) was kept.")
                     }
                 }
-            } catch {
-                let coordination = error
-                if coordination.code == .jobMissing {
-                    throw RunnerError(.infrastructure, "job \(jobID) vanished from Redis at \(redis.url.endpointDescription) during the rebuild (restarted without persistence, or flushed?); the live table of \(name) is untouched.")
-                }
-                guard coordination.isConnectionFailure else { throw error }
-                let since = outageSince ?? Date()
-                outageSince = since
-                if Date().timeIntervalSince(since) > options.redisOutageTolerance || shouldStop() {
-                    throw RunnerError(.infrastructure, "Redis at \(redis.url.endpointDescription) stayed unreachable for \(Int(options.redisOutageTolerance)) s during the rebuild of \(name) (\(coordination.message)); the live table is untouched.")
-                }
-                progress(0, 0, "Redis unreachable, retrying")
+            }
+            if waitForSignal {
+                // Returns at once when the job finishes; otherwise after 100 ms, to read progress.
+                try? client.waitForSignal(jobID: forked.jobID, seconds: 0.1)
+            } else {
                 Thread.sleep(forTimeInterval: 0.2)
             }
         }
-        guard let status else { throw RunnerError(.infrastructure, "no status") }
-        if let failure { throw failure }
-        if !status.isFinished {
-            throw RunnerError(.infrastructure, "interrupted: the rebuild of \(name) was cancelled (job \(jobID)); the live table is untouched.")
-        }
-        finished = true
+    }
 
-        let results = try client.results(jobID: jobID)
-        let dead = try client.deadTasks(jobID: jobID)
+    // MARK: Finish
+
+    /// Checks every result against the plan; swaps the shadow in only after a clean join
+    /// whose every task passed; reports either way.
+    static func finish(_ options: Options, _ plan: Plan, _ forked: Forked, status: JobStatus, client: CoordinationClient, restarts: Int, started: Date) throws -> Outcome {
+        let name = options.projection.name
+        let jobID = forked.jobID
+        let budget = OutageBudget(seconds: options.policy.outageBudget)
+        let results = try budget.run { () throws(CoordinationError) in try client.results(jobID: jobID) }
+        let dead = try budget.run { () throws(CoordinationError) in try client.deadTasks(jobID: jobID) }
         switch status.state {
         case "cancelled":
-            throw RunnerError(.notClean, "job \(jobID) was cancelled (\(status.reason.isEmpty ? "by an operator" : status.reason)); the live table of \(name) is untouched.")
+            let who = status.reason.isEmpty ? "an operator" : status.reason
+            throw RunnerError(.notClean, "not swapped: job \(jobID) was \(who.hasPrefix("cancelled") ? who : "cancelled: \(who)"); the live table of \(name) was kept.")
         case "failed" where options.strict:
             let first = dead.first?.error ?? "a task failed"
             throw RunnerError(.notClean, "\(first); the live table of \(name) is untouched.")
         default:
             break
         }
-        // A model with a dead range would be silently incomplete: only a clean join is swapped in.
-        if dead.isEmpty && status.state == "joined" {
-            try store.swapIn(projection: name, job: jobID, head: head, projectionVersion: projection.version)
-            swapped = true
-            try? FileManager.default.removeItem(at: logDirectory)
+
+        // Every completed task, checked against the coordinator's own count of its range.
+        var expectations: [String: RebuildResultCheck.Expectation] = [:]
+        for (definition, range) in zip(forked.definitions, plan.partition.ranges) {
+            expectations[definition.id] = .init(range: range, events: try plan.source.countEvents(range: range, head: plan.head))
         }
-        let summaries = results.map { TaskSummary(resultJSON: $0.result) }
-        let quarantined = swapped ? try store.quarantined(projection: name, job: jobID) : []
+        let check = RebuildResultCheck(job: jobID, expectations: expectations)
+        var accepted: [String: RebuildTaskResult] = [:]
+        var rejected: [RejectedTaskReport] = []
+        for result in results.sorted(by: { $0.taskID < $1.taskID }) {
+            let range = expectations[result.taskID]?.range ?? AggregateRange(lower: nil, upper: nil, estimatedEvents: 0)
+            let stored = try forked.store.shadowCounts(projection: name, job: jobID, range: range)
+            switch check.check(result, stored: .init(rows: stored.rows, quarantined: stored.quarantined)) {
+            case .success(let parsed): accepted[result.taskID] = parsed
+            case .failure(let problem): rejected.append(RejectedTaskReport(task: result.taskID, worker: result.worker, reason: problem.description))
+            }
+        }
+
+        var verdict: String?
+        if !dead.isEmpty {
+            verdict = "\(dead.count) task\(dead.count == 1 ? "" : "s") of job \(jobID) died (\(dead.sorted { $0.taskID < $1.taskID }.prefix(3).map { "\($0.taskID) after \($0.attempts) attempt\($0.attempts == 1 ? "" : "s"): \($0.error)" }.joined(separator: "; ")))"
+        } else if !rejected.isEmpty {
+            verdict = "\(rejected.count) completed task\(rejected.count == 1 ? " was" : "s were") rejected (" + rejected.prefix(3).map { "\($0.task) completed by worker \($0.worker): \($0.reason)" }.joined(separator: "; ") + ")"
+        } else if status.state != "joined" {
+            verdict = "job \(jobID) ended \(status.state)\(status.reason.isEmpty ? "" : ": \(status.reason)")"
+        }
+
+        var keptAs: String?
+        if verdict == nil {
+            keptAs = try forked.store.swapIn(projection: name, job: jobID, head: plan.head, projectionVersion: options.projection.version, keepForeignAs: plan.backupName)
+            forked.swapped = true
+            try? FileManager.default.removeItem(at: forked.logDirectory)
+        }
+        let quarantined = forked.swapped ? try forked.store.quarantined(projection: name, job: jobID) : []
         var taskSeconds: [String: Double] = [:]
         for result in results { taskSeconds[result.taskID] = result.seconds }
-        let report = RebuildReport(
+        let counted = accepted.values
+        var report = RebuildReport(
             projection: name, job: jobID,
-            events: summaries.reduce(0) { $0 + $1.events }, aggregates: summaries.reduce(0) { $0 + $1.aggregates },
-            rows: summaries.reduce(0) { $0 + $1.rows }, seconds: Date().timeIntervalSince(start),
-            tasks: definitions.count, retries: status.retries,
+            events: Int(counted.reduce(0) { $0 + $1.events }), aggregates: Int(counted.reduce(0) { $0 + $1.aggregates }),
+            rows: Int(counted.reduce(0) { $0 + $1.rows }), seconds: Date().timeIntervalSince(started),
+            tasks: forked.definitions.count, retries: status.retries,
             deadTasks: dead.sorted { $0.taskID < $1.taskID }.map { DeadTaskReport(task: $0.taskID, attempts: $0.attempts, error: $0.error) },
-            taskSeconds: taskSeconds, headPosition: head, quarantined: quarantined,
+            taskSeconds: taskSeconds, headPosition: plan.head, quarantined: quarantined,
             workers: options.workers, mode: "parallel")
+        report.swapped = forked.swapped
+        report.notSwappedBecause = verdict
+        report.rejectedTasks = rejected
+        report.previousTableKeptAs = keptAs
         // Each worker reports its own peak memory with every task it completes (remote ones too).
-        var withMemory = report
-        let peaks = summaries.compactMap(\.peakRSSKilobytes).filter { $0 > 0 }
-        withMemory.workerPeakRSSBytes = peaks.max().map { $0 * 1024 }
-        return Outcome(report: withMemory, results: results, dead: dead, workerRestarts: pool?.restarts ?? 0)
+        report.workerPeakRSSBytes = counted.map(\.peakRSSKilobytes).filter { $0 > 0 }.max().map { $0 * 1024 }
+        try? client.recordFinished(jobID: jobID, summary: report.summaryJSON)
+        return Outcome(report: report, results: results, dead: dead, workerRestarts: restarts)
     }
 }

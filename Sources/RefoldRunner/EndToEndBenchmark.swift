@@ -94,7 +94,7 @@ public enum EndToEndBenchmark {
                 let run = DistributedRebuild.Options(
                     projection: options.projection, locations: locations, workers: workers,
                     tasks: max(8, 4 * workers), leaseMilliseconds: 30_000, strict: false)
-                let outcome = try DistributedRebuild.run(run, redis: redis, redisURLText: redisURLText)
+                let outcome = try DistributedRebuild.run(run, redis: .init(configuration: redis, urlText: redisURLText))
                 parallel[workers, default: []].append(outcome.report.seconds)
                 if let peak = outcome.report.workerPeakRSSBytes { rss[workers] = max(rss[workers] ?? 0, peak) }
                 if workers == options.workerCounts.max() { largest = outcome }
@@ -155,7 +155,7 @@ public enum ScaleBenchmark {
                 say("\(dataset.events) events / \(dataset.aggregates) aggregates: rebuild \(round)/\(repeats)")
                 let outcome = try DistributedRebuild.run(
                     DistributedRebuild.Options(projection: projection, locations: locations, workers: workers, tasks: max(8, 4 * workers), leaseMilliseconds: 30_000, strict: false),
-                    redis: redis, redisURLText: redisURLText)
+                    redis: .init(configuration: redis, urlText: redisURLText))
                 seconds.append(outcome.report.seconds)
                 peak = max(peak ?? 0, outcome.report.workerPeakRSSBytes ?? 0)
             }

@@ -20,18 +20,20 @@ public enum InlineRebuild {
     /// Rebuilds `projection` into its shadow table and swaps it in.
     ///
     /// - Parameters:
+    ///   - replaceForeignTable: keep a table of the projection's name that Refold did not build
+    ///     as `<name>__refold_backup_<time>` instead of refusing (exit 2).
     ///   - progress: called now and then with (events done, events total).
-    ///   - shouldStop: polled; when true the shadow is dropped, the live table is untouched,
-    ///     and `RunnerError(.infrastructure, "interrupted")` is thrown.
+    ///   - signal: polled; a SIGINT/SIGTERM drops the shadow, leaves the live table as it was,
+    ///     and throws `RunnerError(.interrupted(signal))`.
     public static func run(
-        projection: AnyProjection, locations: RebuildLocations, strict: Bool,
+        projection: AnyProjection, locations: RebuildLocations, strict: Bool, replaceForeignTable: Bool = false,
         progress: @escaping (Int, Int64) -> Void = { _, _ in },
-        shouldStop: @escaping () -> Bool = { false }
+        signal: @escaping () -> Int32? = { nil }
     ) throws -> RebuildReport {
         let start = Date()
-        // Validate the events side before anything is created on the read-model side.
+        // Every input is checked, read-only, before anything is created on the read-model side.
         let source = try SQLiteEventSource(path: locations.events, layout: locations.layout)
-        try SQLiteReadModelStore.validate(projection: projection.name)
+        let backup = try SQLiteReadModelStore.preflight(path: locations.readModels, projection: projection.name, replaceForeign: replaceForeignTable)
         let head = try source.headPosition()
         let plan = try source.plan(tasks: 1)
         let store = try SQLiteReadModelStore(path: locations.readModels)
@@ -47,7 +49,7 @@ public enum InlineRebuild {
                 table: SQLiteReadModelStore.shadowTable(projection.name), job: job, strict: strict,
                 keepGoing: { done in
                     progress(done, plan.totalEvents)
-                    return !shouldStop()
+                    return signal() == nil
                 },
                 betweenChunks: { () throws(StoreError) in
                     guard Date().timeIntervalSince(lastRenewal) > 5 else { return }
@@ -61,18 +63,20 @@ public enum InlineRebuild {
             if let stop = error as? StrictModeDataError {
                 throw RunnerError(.notClean, strictMessage(projection.name, stop.record))
             }
-            if (error as? StoreError)?.code == .stopped {
-                throw RunnerError(.infrastructure, "interrupted: the rebuild of \(projection.name) was stopped; the live table is untouched.")
+            if (error as? StoreError)?.code == .stopped, let number = signal() {
+                throw RunnerError(.interrupted(number), "interrupted by \(number == SIGTERM ? "SIGTERM" : "SIGINT"): the rebuild of \(projection.name) was stopped; not swapped: the live table was kept.")
             }
             throw error
         }
-        try store.swapIn(projection: projection.name, job: job, head: head, projectionVersion: projection.version)
+        let keptAs = try store.swapIn(projection: projection.name, job: job, head: head, projectionVersion: projection.version, keepForeignAs: backup)
         progress(summary.events, plan.totalEvents)
-        return RebuildReport(
+        var report = RebuildReport(
             projection: projection.name, job: job, events: summary.events, aggregates: summary.aggregates, rows: summary.rows,
             seconds: Date().timeIntervalSince(start), tasks: 1, retries: 0, deadTasks: [],
             taskSeconds: ["all": summary.seconds], headPosition: head, quarantined: summary.quarantined,
             workers: 0, mode: "inline")
+        report.previousTableKeptAs = keptAs
+        return report
     }
 
     static func strictMessage(_ projection: String, _ record: QuarantineRecord) -> String {

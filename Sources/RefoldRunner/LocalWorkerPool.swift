@@ -48,6 +48,12 @@ public final class LocalWorkerPool: Sendable {
             environment: environment, standardOutput: .null, standardError: log, newProcessGroup: true)
     }
 
+    /// How many workers have died (crash, kill -9) and are not replaced yet. Workers that
+    /// exited 0 (their job finished) do not count.
+    public func crashedCount() -> Int {
+        state.withLock { workers in workers.filter { $0.poll().map { $0.code != 0 } ?? false }.count }
+    }
+
     /// Replaces workers that died (crash, kill -9) with fresh ones; returns how many.
     /// Workers that exited 0 (their job finished) are left alone.
     @discardableResult

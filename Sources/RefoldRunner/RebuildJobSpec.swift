@@ -55,16 +55,14 @@ public struct RebuildJobSpec: Sendable, Equatable {
 }
 
 extension TaskSummary {
-    /// The task result stored in Redis (quarantines live in the read-model database).
-    public var resultJSON: String {
-        "{\"events\":\(events),\"aggregates\":\(aggregates),\"rows\":\(rows),\"quarantined\":\(quarantined.count),\"seconds\":\(seconds),\"rss_kb\":\(peakRSSKilobytes ?? 0)}"
-    }
-
-    public init(resultJSON: String) {
-        let object = (try? JSONSerialization.jsonObject(with: Data(resultJSON.utf8)) as? [String: Any]) ?? [:]
-        self.init(
-            events: object["events"] as? Int ?? 0, aggregates: object["aggregates"] as? Int ?? 0,
-            rows: object["rows"] as? Int ?? 0, quarantined: [], seconds: object["seconds"] as? Double ?? 0,
-            peakRSSKilobytes: (object["rss_kb"] as? NSNumber)?.int64Value)
+    /// The task result stored in Redis (quarantines live in the read-model database). It names
+    /// its kind, job and task, so the coordinator can tell a rebuild worker's answer from a
+    /// stray client's (see `RebuildResultCheck`).
+    public func resultJSON(job: String, task: String) -> String {
+        JSONValue.object([
+            ("kind", .string(RebuildJobSpec.kind)), ("job", .string(job)), ("task", .string(task)),
+            ("events", .int(Int64(events))), ("aggregates", .int(Int64(aggregates))), ("rows", .int(Int64(rows))),
+            ("quarantined", .int(Int64(quarantined.count))), ("seconds", .double(seconds)), ("rss_kb", .int(peakRSSKilobytes ?? 0)),
+        ]).rendered()
     }
 }

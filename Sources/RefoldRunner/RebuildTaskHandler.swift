@@ -50,7 +50,9 @@ public struct RebuildTaskHandler: TaskHandler {
             let source = try SQLiteEventSource(path: spec.locations.events, layout: spec.locations.layout)
             let store = try SQLiteReadModelStore(path: spec.locations.readModels, create: false)
             guard try store.hasShadow(projection: spec.projection) else {
-                throw TaskFailure(retryable: false, "the shadow table \(SQLiteReadModelStore.shadowTable(spec.projection)) is missing in \(spec.locations.readModels) (was the rebuild cancelled?).")
+                // The coordinator made it before forking: if it is not here, this worker looks
+                // at another file than the coordinator does (a wrong --read-models on this host).
+                throw TaskFailure(.notHere, "the shadow table \(SQLiteReadModelStore.shadowTable(spec.projection)) is not in \(spec.locations.readModels) on this host (is --read-models the coordinator's database?).")
             }
             let summary = try RangeRebuild.run(
                 projection: projection, source: source, store: store, range: range, head: spec.head,
@@ -61,15 +63,19 @@ public struct RebuildTaskHandler: TaskHandler {
                 })
             var measured = summary
             measured.peakRSSKilobytes = Self.peakResidentKilobytes()
-            return TaskOutput(events: summary.events, result: measured.resultJSON)
+            return TaskOutput(events: summary.events, result: measured.resultJSON(job: jobID, task: task.lease.taskID))
         } catch let failure as TaskFailure {
             throw failure
         } catch let stop as StrictModeDataError {
             let record = stop.record
             throw TaskFailure(retryable: false, "strict mode: aggregate \(record.aggregate) has a data error at version \(record.version.map(String.init) ?? "NULL") (position \(record.position)): \(record.code.rawValue): \(record.reason)")
         } catch let error as StoreError {
-            if error.code == .stopped { throw TaskAbandoned() }
-            throw TaskFailure(retryable: error.code != .badInput, error.message)
+            switch error.code {
+            case .stopped: throw TaskAbandoned()
+            // A file, table or column missing here was there for the coordinator: this host differs.
+            case .badInput: throw TaskFailure(.notHere, error.message)
+            case .infrastructure, .locked: throw TaskFailure(.retry, error.message)
+            }
         } catch let failure as ProjectionFailure {
             // Maybe transient (a resource the projection needs); retried until max attempts.
             throw TaskFailure(retryable: true, failure.description)

@@ -39,14 +39,7 @@ public enum Verifier {
     public static func run(projection: AnyProjection, locations: RebuildLocations, maxExamples: Int = 10) throws -> VerifyReport {
         let start = Date()
         let source = try SQLiteEventSource(path: locations.events, layout: locations.layout)
-        try SQLiteReadModelStore.validate(projection: projection.name)
-        guard FileManager.default.fileExists(atPath: locations.readModels) else {
-            throw RunnerError(.badInput, "read-model database \(locations.readModels) does not exist (set --read-models, or rebuild first).")
-        }
-        let store = try SQLiteReadModelStore(path: locations.readModels, create: false)
-        guard try store.hasModel(projection: projection.name) else {
-            throw RunnerError(.badInput, "there is no table \"\(projection.name)\" in \(locations.readModels) (rebuild it first: refold rebuild \(projection.name) --events …).")
-        }
+        let store = try openBuiltModel(projection: projection.name, path: locations.readModels)
         let checkpoint = try store.checkpoint(projection: projection.name)
         let head = try checkpoint?.position ?? source.headPosition()
         var report = VerifyReport(projection: projection.name, headPosition: head)
@@ -95,6 +88,24 @@ public enum Verifier {
         }
         report.seconds = Date().timeIntervalSince(start)
         return report
+    }
+
+    /// Opens the read-model database read-only (nothing is created or written) and checks
+    /// that Refold built `projection` there; otherwise a clear bad-input error.
+    public static func openBuiltModel(projection: String, path: String) throws -> SQLiteReadModelStore {
+        try SQLiteReadModelStore.validate(projection: projection)
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw RunnerError(.badInput, "read-model database \(path) does not exist (set --read-models, or rebuild first: refold rebuild \(projection) --events …).")
+        }
+        let store = try SQLiteReadModelStore(readOnlyPath: path)
+        switch try store.modelTableState(projection: projection) {
+        case .refolds:
+            return store
+        case .absent:
+            throw RunnerError(.badInput, "\(projection) was never built in \(path) (rebuild it first: refold rebuild \(projection) --events …).")
+        case .foreign(let why):
+            throw RunnerError(.badInput, "table \(projection) in \(path) \(why), so there is no Refold model to read (rebuild it into another database with --read-models).")
+        }
     }
 
     /// Equal JSON values, whatever the key order and whitespace.

@@ -16,7 +16,14 @@ public final class SQLiteConnection {
                 throw StoreError(.badInput, "database file \(path) does not exist (check the path given to --events or --read-models).")
             }
         }
-        var flags = readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE
+        // A read-only open is a `query_only` connection: SQLite refuses every write on it. It
+        // is opened read-write when the file is writable because a SQLITE_OPEN_READONLY
+        // connection to a WAL database creates the -wal and -shm files and, unable to
+        // checkpoint, leaves them behind; read-write, the last connection to close removes them
+        // as it found them. (The mode is not read from the file's header first: opening and
+        // closing the file outside SQLite would drop this process's POSIX locks on it.)
+        let queryOnly = readOnly && FileManager.default.isWritableFile(atPath: path)
+        var flags = readOnly && !queryOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE
         if create && !readOnly { flags |= SQLITE_OPEN_CREATE }
         flags |= SQLITE_OPEN_NOMUTEX
         var opened: OpaquePointer?
@@ -32,6 +39,7 @@ public final class SQLiteConnection {
         sqlite3_extended_result_codes(opened, 1)
         // Fail now, not on the first query, if the file is not a database.
         do {
+            if queryOnly { try execute("PRAGMA query_only = 1") }
             try execute("SELECT count(*) FROM sqlite_master")
         } catch {
             if (sqlite3_errcode(opened) & 0xFF) == SQLITE_NOTADB {

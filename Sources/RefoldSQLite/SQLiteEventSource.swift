@@ -106,6 +106,16 @@ public final class SQLiteEventSource {
         return PartitionPlan.fromSamples(samples, total: total)
     }
 
+    /// The exact number of events `read(range:head:)` folds for `range`: rows of the range
+    /// with position ≤ `head`, counted with the reader's own predicate (from the index).
+    public func countEvents(range: AggregateRange, head: Int64) throws(StoreError) -> Int64 {
+        let upper = range.upper == nil ? "" : " AND \(aggregateColumn) < ?2"
+        let statement = try connection.prepare("SELECT count(*) FROM \(table) WHERE \(aggregateColumn) >= ?1\(upper) AND \(idColumn) <= ?3")
+        try statement.bind([.bytes(range.lower ?? []), range.upper.map { .bytes($0) } ?? .null, .int(head)])
+        defer { statement.reset() }
+        return try statement.step() ? statement.int64(0) : 0
+    }
+
     /// Streams the events of `range` with position ≤ `head` into `fold`, grouped by aggregate
     /// in (version, position) order, in chunks that each end at an aggregate boundary.
     /// `keepGoing(eventsSoFar)` is asked every 4096 events; returning false throws `.stopped`.

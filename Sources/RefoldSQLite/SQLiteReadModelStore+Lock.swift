@@ -13,28 +13,42 @@ extension SQLiteReadModelStore {
         public let expiresAt: Int64
         public let host: String
         public let pid: Int32
+        /// The Redis the holder's job lives in (no password), so operators can reach it.
+        public let redis: String
 
         /// True when the holder ran on this host and its process is gone (killed, crashed).
         public var holderIsDeadHere: Bool {
             guard host == ProcessInfo.processInfo.hostName, pid > 0 else { return false }
             return kill(pid, 0) != 0 && errno == ESRCH
         }
+
+        /// Whether this lock keeps `job` from taking it now: held by another job, unexpired, and
+        /// not by a process known to be dead.
+        public func blocks(job: String, now: Int64 = Int64(Date().timeIntervalSince1970)) -> Bool {
+            self.job != job && expiresAt > now && !holderIsDeadHere
+        }
+
+        /// "another rebuild … is running" with how to reach its job.
+        public func busyMessage(projection: String, now: Int64 = Int64(Date().timeIntervalSince1970)) -> String {
+            let reach = redis.isEmpty ? "" : " --redis \(redis)"
+            return "another rebuild of \(projection) is running (job \(job), \(owner), lock valid for \(max(0, expiresAt - now)) s more); wait for it to finish, or see it with `refold status \(job)\(reach)` and stop it with `refold cancel \(job)\(reach)`."
+        }
     }
 
     /// Takes the lock for `job`. Throws `.locked` if another job holds an unexpired lock.
     /// Returns the previous holder when its lock had expired (an orphan to clean up).
     @discardableResult
-    public func acquireLock(projection: String, job: String, owner: String, seconds: Int64) throws(StoreError) -> LockHolder? {
+    public func acquireLock(projection: String, job: String, owner: String, seconds: Int64, redis: String = "") throws(StoreError) -> LockHolder? {
         let now = Int64(Date().timeIntervalSince1970)
         try connection.execute("BEGIN IMMEDIATE")
         do throws(StoreError) {
             let existing = try lockHolder(projection: projection)
-            if let existing, existing.job != job, existing.expiresAt > now, !existing.holderIsDeadHere {
-                throw StoreError(.locked, "another rebuild of \(projection) is running (job \(existing.job), \(existing.owner), lock valid for \(existing.expiresAt - now) s more); wait for it to finish or run `refold cancel \(existing.job)`.")
+            if let existing, existing.blocks(job: job, now: now) {
+                throw StoreError(.locked, existing.busyMessage(projection: projection, now: now))
             }
-            try connection.prepare("INSERT OR REPLACE INTO refold_locks (projection, owner, job, expires_at, host, pid) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+            try connection.prepare("INSERT OR REPLACE INTO refold_locks (projection, owner, job, expires_at, host, pid, redis) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
                 .run([.text(projection), .text(owner), .text(job), .int(now + seconds),
-                      .text(ProcessInfo.processInfo.hostName), .int(Int64(getpid()))])
+                      .text(ProcessInfo.processInfo.hostName), .int(Int64(getpid())), .text(redis)])
             try connection.execute("COMMIT")
             return existing.flatMap { $0.job == job ? nil : $0 }
         } catch {
@@ -60,11 +74,26 @@ extension SQLiteReadModelStore {
 
     /// The current holder, expired or not.
     public func lockHolder(projection: String) throws(StoreError) -> LockHolder? {
-        let statement = try connection.prepare("SELECT job, owner, expires_at, host, pid FROM refold_locks WHERE projection = ?1")
+        guard try hasSupportTable("refold_locks") else { return nil }
+        let hasRedis = try columns(of: "refold_locks").contains("redis")
+        let statement = try connection.prepare("SELECT job, owner, expires_at, host, pid, \(hasRedis ? "redis" : "''") FROM refold_locks WHERE projection = ?1")
         try statement.bind([.text(projection)])
         guard try statement.step() else { return nil }
         return LockHolder(job: statement.text(0), owner: statement.text(1), expiresAt: statement.int64(2),
-                          host: statement.text(3), pid: Int32(truncatingIfNeeded: statement.int64(4)))
+                          host: statement.text(3), pid: Int32(truncatingIfNeeded: statement.int64(4)), redis: statement.text(5))
+    }
+
+    /// Every lock in the database (operators' view), expired ones included.
+    public func locks() throws(StoreError) -> [(projection: String, holder: LockHolder)] {
+        guard try hasSupportTable("refold_locks") else { return [] }
+        let statement = try connection.prepare("SELECT projection FROM refold_locks ORDER BY projection")
+        var names: [String] = []
+        while try statement.step() { names.append(statement.text(0)) }
+        var out: [(projection: String, holder: LockHolder)] = []
+        for name in names {
+            if let holder = try lockHolder(projection: name) { out.append((name, holder)) }
+        }
+        return out
     }
 
     /// Forgets the quarantine records a job wrote (its model was never swapped in).

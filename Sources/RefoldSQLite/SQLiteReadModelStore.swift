@@ -13,23 +13,95 @@ import RefoldCore
 public final class SQLiteReadModelStore {
     public let path: String
     let connection: SQLiteConnection
+    /// True when opened read-only: nothing is created or written, support tables may be absent.
+    public let isReadOnly: Bool
 
-    /// Opens (creating if needed) the read-model database for writing.
-    public init(path: String, create: Bool = true) throws(StoreError) {
-        self.path = path
-        connection = try SQLiteConnection(path: path, readOnly: false, create: create)
-        try connection.execute("""
+    /// Refold's support tables and the columns each must have (a table of that name with
+    /// other columns is someone else's, and Refold refuses to use the database).
+    static let supportTables: [(name: String, columns: [String], create: String)] = [
+        ("refold_checkpoints", ["projection", "position", "job", "projection_version", "updated_at"], """
             CREATE TABLE IF NOT EXISTS refold_checkpoints (
               projection TEXT PRIMARY KEY, position INTEGER NOT NULL, job TEXT NOT NULL,
-              projection_version INTEGER NOT NULL, updated_at TEXT NOT NULL);
+              projection_version INTEGER NOT NULL, updated_at TEXT NOT NULL)
+            """),
+        ("refold_quarantine", ["projection", "aggregate", "version", "position", "code", "reason", "job", "recorded_at"], """
             CREATE TABLE IF NOT EXISTS refold_quarantine (
               projection TEXT NOT NULL, aggregate TEXT NOT NULL, version INTEGER, position INTEGER NOT NULL,
               code TEXT NOT NULL, reason TEXT NOT NULL, job TEXT NOT NULL, recorded_at TEXT NOT NULL,
-              PRIMARY KEY (projection, job, aggregate));
+              PRIMARY KEY (projection, job, aggregate))
+            """),
+        ("refold_locks", ["projection", "owner", "job", "expires_at"], """
             CREATE TABLE IF NOT EXISTS refold_locks (
               projection TEXT PRIMARY KEY, owner TEXT NOT NULL, job TEXT NOT NULL, expires_at INTEGER NOT NULL,
-              host TEXT NOT NULL DEFAULT '', pid INTEGER NOT NULL DEFAULT 0);
-            """)
+              host TEXT NOT NULL DEFAULT '', pid INTEGER NOT NULL DEFAULT 0, redis TEXT NOT NULL DEFAULT '')
+            """),
+    ]
+
+    /// Columns added to support tables after their first release, created on open when missing.
+    static let addedColumns: [(table: String, column: String, definition: String)] = [
+        ("refold_locks", "host", "TEXT NOT NULL DEFAULT ''"),
+        ("refold_locks", "pid", "INTEGER NOT NULL DEFAULT 0"),
+        ("refold_locks", "redis", "TEXT NOT NULL DEFAULT ''"),
+    ]
+
+    /// Opens the read-model database for writing (creating the file if `create`), and creates
+    /// Refold's support tables. Refuses a database whose `refold_*` tables are not Refold's.
+    public init(path: String, create: Bool = true) throws(StoreError) {
+        self.path = path
+        isReadOnly = false
+        connection = try SQLiteConnection(path: path, readOnly: false, create: create)
+        try Self.checkSupportTables(connection, path: path)
+        for table in Self.supportTables { try connection.execute(table.create) }
+        for added in Self.addedColumns where try !columns(of: added.table).contains(added.column) {
+            try connection.execute("ALTER TABLE \(added.table) ADD COLUMN \(added.column) \(added.definition)")
+        }
+    }
+
+    /// Opens an existing database read-only: for `verify`, `quarantine list`, `status`. Creates
+    /// nothing, writes nothing; the file's bytes stay as they were.
+    public init(readOnlyPath path: String) throws(StoreError) {
+        self.path = path
+        isReadOnly = true
+        connection = try SQLiteConnection(path: path, readOnly: true)
+        try connection.execute("PRAGMA query_only = 1")
+        try Self.checkSupportTables(connection, path: path)
+    }
+
+    /// A `refold_*` table with other columns than Refold's is someone else's: refuse the database.
+    static func checkSupportTables(_ connection: SQLiteConnection, path: String) throws(StoreError) {
+        for table in supportTables {
+            let present = try columns(of: table.name, on: connection)
+            guard !present.isEmpty else { continue }
+            let missing = table.columns.filter { !present.contains($0) }
+            if !missing.isEmpty {
+                throw StoreError(.badInput, "table \(table.name) in \(path) is not Refold's (it lacks \(missing.joined(separator: ", "))); Refold will not use or change it — keep read models in another database (--read-models).")
+            }
+        }
+    }
+
+    /// The columns of a table (empty when there is no such table).
+    func columns(of table: String) throws(StoreError) -> [String] {
+        try Self.columns(of: table, on: connection)
+    }
+
+    static func columns(of table: String, on connection: SQLiteConnection) throws(StoreError) -> [String] {
+        let info = try connection.prepare("SELECT name FROM pragma_table_info(?1)")
+        try info.bind([.text(table)])
+        var names: [String] = []
+        while try info.step() { names.append(info.text(0)) }
+        return names
+    }
+
+    /// What kind of schema object, if any, has this name (table, view, index, trigger).
+    func objectType(named name: String) throws(StoreError) -> String? {
+        let statement = try connection.prepare("SELECT type FROM sqlite_master WHERE name = ?1 COLLATE NOCASE")
+        try statement.bind([.text(name)])
+        return try statement.step() ? statement.text(0) : nil
+    }
+
+    /// Whether Refold's support table exists (a read-only store may find none).
+    func hasSupportTable(_ name: String) throws(StoreError) -> Bool {
+        try objectType(named: name) == "table"
     }
 
     /// Checks a projection name is usable as a table name: letters, digits and `_`.
@@ -49,6 +121,9 @@ public final class SQLiteReadModelStore {
         return formatter.string(from: date)
     }
 
+    /// The columns of every read-model table Refold creates, in order.
+    public static let modelColumns = ["id", "data", "version", "updated_at"]
+
     private func createModelTable(_ name: String) throws(StoreError) {
         try connection.execute("""
             CREATE TABLE IF NOT EXISTS \(quoteIdentifier(name)) (
@@ -56,16 +131,37 @@ public final class SQLiteReadModelStore {
             """)
     }
 
-    /// Starts a rebuild: an empty shadow table (any leftover of a crashed run is dropped).
+    /// Starts a rebuild: an empty shadow table (a leftover of a crashed run is dropped; a table
+    /// of that name that is not a Refold shadow is refused).
     public func createShadow(projection: String) throws(StoreError) {
         try Self.validate(projection: projection)
-        try connection.execute("DROP TABLE IF EXISTS \(quoteIdentifier(Self.shadowTable(projection)))")
-        try createModelTable(Self.shadowTable(projection))
+        let shadow = Self.shadowTable(projection)
+        if case .foreign(let why) = try objectState(shadow) {
+            throw StoreError(.badInput, "\(shadow) in \(path) \(why); Refold will not drop it — rename it, or keep read models in another database (--read-models).")
+        }
+        try connection.execute("DROP TABLE IF EXISTS \(quoteIdentifier(shadow))")
+        try createModelTable(shadow)
     }
 
     /// Whether the shadow table exists (workers write only into an existing shadow).
     public func hasShadow(projection: String) throws(StoreError) -> Bool {
         try connection.scalarInt("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1", [.text(Self.shadowTable(projection))]) == 1
+    }
+
+    /// Rows of the shadow table and quarantine records of `job` whose aggregate falls in
+    /// `range` (ids compare byte for byte, as the planner's ranges do).
+    public func shadowCounts(projection: String, job: String, range: AggregateRange) throws(StoreError) -> (rows: Int64, quarantined: Int64) {
+        // ?1 lower, ?2 upper (unused when the range is open above), ?3 projection, ?4 job.
+        func within(_ column: String) -> String {
+            "\(column) >= ?1" + (range.upper == nil ? " AND ?2 IS NULL" : " AND \(column) < ?2")
+        }
+        let bounds: [SQLiteValue] = [.bytes(range.lower ?? []), range.upper.map { .bytes($0) } ?? .null]
+        let rows = try connection.scalarInt(
+            "SELECT count(*) FROM \(quoteIdentifier(Self.shadowTable(projection))) WHERE \(within("id"))", bounds) ?? 0
+        let quarantined = try connection.scalarInt(
+            "SELECT count(*) FROM refold_quarantine WHERE \(within("aggregate")) AND projection = ?3 AND job = ?4",
+            bounds + [.text(projection), .text(job)]) ?? 0
+        return (rows, quarantined)
     }
 
     /// Drops the shadow table (cancelled or failed rebuild).
@@ -118,14 +214,36 @@ public final class SQLiteReadModelStore {
 
     /// Swaps the shadow in as the live table, in one transaction, and records the checkpoint
     /// (the head position the model reflects) and the job whose quarantine list now applies.
-    public func swapIn(projection: String, job: String, head: Int64, projectionVersion: Int) throws(StoreError) {
+    ///
+    /// The live table is replaced only when Refold built it (`ModelTableState.refolds`). A
+    /// foreign table of that name is never dropped: with `keepForeignAs` it is renamed to that
+    /// name in the same transaction, otherwise the swap is refused and nothing changes.
+    /// Returns the name the foreign table was kept as, if one was.
+    @discardableResult
+    public func swapIn(projection: String, job: String, head: Int64, projectionVersion: Int, keepForeignAs: String? = nil) throws(StoreError) -> String? {
         try Self.validate(projection: projection)
         guard try hasShadow(projection: projection) else {
             throw StoreError(.infrastructure, "the shadow table of \(projection) vanished before the swap (was another rebuild started by hand?).")
         }
         try connection.execute("BEGIN IMMEDIATE")
-        do {
-            try connection.execute("DROP TABLE IF EXISTS \(quoteIdentifier(projection))")
+        do throws(StoreError) {
+            var keptAs: String?
+            // Decided inside the write transaction: nobody can create the table in between.
+            switch try modelTableState(projection: projection) {
+            case .absent:
+                break
+            case .refolds:
+                try connection.execute("DROP TABLE \(quoteIdentifier(projection))")
+            case .foreign(let why):
+                guard let backup = keepForeignAs else {
+                    throw StoreError(.badInput, Self.foreignTableMessage(projection, path: path, why: why))
+                }
+                if try objectType(named: backup) != nil {
+                    throw StoreError(.badInput, "cannot keep \(projection) as \(backup) in \(path): that name is taken; nothing was changed.")
+                }
+                try connection.execute("ALTER TABLE \(quoteIdentifier(projection)) RENAME TO \(quoteIdentifier(backup))")
+                keptAs = backup
+            }
             try connection.execute("ALTER TABLE \(quoteIdentifier(Self.shadowTable(projection))) RENAME TO \(quoteIdentifier(projection))")
             try connection.prepare("""
                 INSERT INTO refold_checkpoints (projection, position, job, projection_version, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
@@ -134,6 +252,7 @@ public final class SQLiteReadModelStore {
                 """).run([.text(projection), .int(head), .text(job), .int(Int64(projectionVersion)), .text(Self.timestamp())])
             try connection.prepare("DELETE FROM refold_quarantine WHERE projection = ?1 AND job <> ?2").run([.text(projection), .text(job)])
             try connection.execute("COMMIT")
+            return keptAs
         } catch {
             try? connection.execute("ROLLBACK")
             throw error
@@ -142,14 +261,25 @@ public final class SQLiteReadModelStore {
 
     /// The live model's checkpoint: the head position it reflects and the job that built it.
     public func checkpoint(projection: String) throws(StoreError) -> (position: Int64, job: String, projectionVersion: Int)? {
+        guard try hasSupportTable("refold_checkpoints") else { return nil }
         let statement = try connection.prepare("SELECT position, job, projection_version FROM refold_checkpoints WHERE projection = ?1")
         try statement.bind([.text(projection)])
         guard try statement.step() else { return nil }
         return (statement.int64(0), statement.text(1), Int(statement.int64(2)))
     }
 
+    /// Every projection's checkpoint in this database (operators' view).
+    public func checkpoints() throws(StoreError) -> [(projection: String, position: Int64, job: String, updatedAt: String)] {
+        guard try hasSupportTable("refold_checkpoints") else { return [] }
+        let statement = try connection.prepare("SELECT projection, position, job, updated_at FROM refold_checkpoints ORDER BY projection")
+        var out: [(projection: String, position: Int64, job: String, updatedAt: String)] = []
+        while try statement.step() { out.append((statement.text(0), statement.int64(1), statement.text(2), statement.text(3))) }
+        return out
+    }
+
     /// Quarantined aggregates of the live model (the job that built it), sorted by aggregate.
     public func quarantined(projection: String, job: String? = nil) throws(StoreError) -> [QuarantineRecord] {
+        guard try hasSupportTable("refold_quarantine") else { return [] }
         let current = try checkpoint(projection: projection)?.job
         guard let job = job ?? current else { return [] }
         let statement = try connection.prepare("""

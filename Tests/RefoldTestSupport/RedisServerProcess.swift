@@ -25,13 +25,16 @@ public final class RedisServerProcess: Sendable {
     /// `redis://127.0.0.1:PORT`
     public var url: String { "redis://127.0.0.1:\(port)" }
 
-    /// Starts (or restarts) the server on the same port and data directory, waiting until it answers.
-    public func start() throws {
+    /// Starts (or restarts) the server on the same port and data directory, waiting until it
+    /// accepts connections (it may still be loading its dataset then). `extra` arguments are
+    /// added to this start only (e.g. `--key-load-delay` to make loading last).
+    public func start(extra: [String] = []) throws {
         var arguments = [
             "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--dir", directory.path,
             "--daemonize", "no", "--logfile", directory.appendingPathComponent("redis.log").path,
         ]
         arguments += appendOnly ? ["--appendonly", "yes", "--appendfsync", "everysec"] : ["--appendonly", "no"]
+        arguments += extra
         let child = try ChildProcess(
             executable: try Executables.find("redis-server").path, arguments: arguments,
             standardOutput: .null, standardError: .null)
