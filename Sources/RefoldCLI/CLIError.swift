@@ -6,7 +6,7 @@ import RefoldSQLite
 
 /// The one error type of the command line: a message (what, where, what to do) and an exit code.
 public struct CLIError: Error, CustomStringConvertible, Sendable {
-    /// Exit codes of `../shared/spec/cli.md`.
+    /// Exit codes of the CLI contract (README, "Commands").
     public enum ExitCode: Int32, Sendable {
         case ok = 0
         /// Done, but not clean: drift, strict-mode data errors, dead tasks, a regression.

@@ -1,4 +1,4 @@
-/// The reference projection of `../shared/spec/order-summary.md`: one row per order.
+/// The reference projection (the `order_summary` contract): one row per order.
 public struct OrderSummaryProjection: Projection {
     public let name = "order_summary"
     public let version = 1

@@ -44,7 +44,7 @@ public struct RejectedTaskReport: Sendable, Equatable {
     }
 }
 
-/// The report of one rebuild (`--json` keys of `../shared/spec/cli.md`).
+/// The report of one rebuild (`--json` keys of the CLI contract).
 public struct RebuildReport: Sendable, Equatable {
     public var projection: String
     public var job: String
