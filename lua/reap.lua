@@ -91,7 +91,7 @@ for _, id in ipairs(expired) do
   local owner = redis.call('HGET', KEYS[6], id) or '?'
   redis.call('HINCRBY', KEYS[1], 'stalls', 1)
   if attempt >= max_attempts then
-    bury(id, 'lease expired on attempt ' .. attempt .. ' of ' .. max_attempts .. ' (worker ' .. owner .. ' stopped heartbeating)', attempt, owner, now_ms)
+    bury(id, 'lease expired on attempt ' .. attempt .. ' of ' .. max_attempts .. ' (worker ' .. owner .. ' did not renew its lease in time: it stopped, hung, or lost its link to Redis)', attempt, owner, now_ms)
     dead = dead + 1
   else
     redis.call('HSET', KEYS[3], id, 'ready')
