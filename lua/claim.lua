@@ -1,3 +1,4 @@
+-- Generated from lua/src/claim.lua and lua/include/ (scripts/flatten-lua.sh); edit those, not this file.
 -- claim.lua: a worker takes up to n ready tasks of an open job, each under a lease.
 --
 -- Each claimed task gets a fencing token made here: max(last token + 1, server time in µs).
@@ -11,8 +12,16 @@
 --        | {"missing"} | {"closed", state}   (workers drop the job from refold:jobs then)
 -- Errors:  "ERR refold: claim: ..." (nothing written)
 
-local function fail_arg(what) return redis.error_reply('ERR refold: claim: ' .. what) end
+local SCRIPT = 'claim'
+-- include/prelude.lua: argument errors, and the job's 14 keys by name (docs/PROTOCOL.md, "Keys").
+-- Every script takes the same keys in the same order; nothing is written before this check.
+local function fail_arg(what) return redis.error_reply('ERR refold: ' .. SCRIPT .. ': ' .. what) end
 if #KEYS ~= 14 then return fail_arg('expected the job\'s 14 keys, got ' .. #KEYS) end
+local key = {
+  job = KEYS[1], specs = KEYS[2], states = KEYS[3], attempts = KEYS[4], tokens = KEYS[5],
+  owners = KEYS[6], ready = KEYS[7], leases = KEYS[8], delayed = KEYS[9], results = KEYS[10],
+  dead = KEYS[11], progress = KEYS[12], started = KEYS[13], signal = KEYS[14],
+}
 if #ARGV ~= 3 then return fail_arg('expected 3 arguments, got ' .. #ARGV) end
 local worker = ARGV[1]
 local n, lease_arg = tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -20,51 +29,50 @@ if worker == '' then return fail_arg('worker id must not be empty') end
 if n == nil or n ~= math.floor(n) or n < 1 or n > 1000 then return fail_arg('n must be an integer from 1 to 1000') end
 if lease_arg == nil or lease_arg ~= math.floor(lease_arg) or lease_arg < 0 then return fail_arg('lease ms must be an integer >= 0') end
 
-local job = redis.call('HMGET', KEYS[1], 'state', 'lease_ms', 'last_token')
+local job = redis.call('HMGET', key.job, 'state', 'lease_ms', 'last_token')
 if not job[1] then return {'missing'} end
 if job[1] ~= 'open' then return {'closed', job[1]} end
 
--- BEGIN shared clock (server time only: clients' clocks never decide a lease)
+-- include/clock.lua: server time only (clients' clocks never decide a lease).
 local clock = redis.call('TIME')
 local now_us = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
 local now_ms = math.floor(now_us / 1000)
 -- Numbers above 1e14 must be formatted by hand: Lua's default turns them into 1.7e+15.
 local function num(x) return string.format('%.0f', x) end
--- END shared clock
 
 local lease = lease_arg > 0 and lease_arg or tonumber(job[2])
 
 -- Retries whose backoff has passed go back to the ready queue first.
-local due = redis.call('ZRANGEBYSCORE', KEYS[9], '-inf', num(now_ms), 'LIMIT', 0, 1000)
+local due = redis.call('ZRANGEBYSCORE', key.delayed, '-inf', num(now_ms), 'LIMIT', 0, 1000)
 for _, id in ipairs(due) do
-  redis.call('ZREM', KEYS[9], id)
-  redis.call('HSET', KEYS[3], id, 'ready')
-  redis.call('RPUSH', KEYS[7], id)
+  redis.call('ZREM', key.delayed, id)
+  redis.call('HSET', key.states, id, 'ready')
+  redis.call('RPUSH', key.ready, id)
 end
 
 local out = {'ok', num(now_ms), '0'}
-local ids = redis.call('LPOP', KEYS[7], n)
+local ids = redis.call('LPOP', key.ready, n)
 if not ids then return out end
 local token = tonumber(job[3])
 local count = 0
 for _, id in ipairs(ids) do
-  if redis.call('HGET', KEYS[3], id) == 'ready' then
+  if redis.call('HGET', key.states, id) == 'ready' then
     token = math.max(token + 1, now_us)
-    local attempt = redis.call('HINCRBY', KEYS[4], id, 1)
+    local attempt = redis.call('HINCRBY', key.attempts, id, 1)
     local deadline = now_ms + lease
-    redis.call('HSET', KEYS[3], id, 'leased')
-    redis.call('HSET', KEYS[5], id, num(token))
-    redis.call('HSET', KEYS[6], id, worker)
-    redis.call('HSET', KEYS[13], id, num(now_ms))
-    redis.call('ZADD', KEYS[8], num(deadline), id)
+    redis.call('HSET', key.states, id, 'leased')
+    redis.call('HSET', key.tokens, id, num(token))
+    redis.call('HSET', key.owners, id, worker)
+    redis.call('HSET', key.started, id, num(now_ms))
+    redis.call('ZADD', key.leases, num(deadline), id)
     count = count + 1
     out[#out + 1] = id
     out[#out + 1] = num(token)
     out[#out + 1] = tostring(attempt)
     out[#out + 1] = num(deadline)
-    out[#out + 1] = redis.call('HGET', KEYS[2], id) or ''
+    out[#out + 1] = redis.call('HGET', key.specs, id) or ''
   end
 end
-redis.call('HSET', KEYS[1], 'last_token', num(token))
+redis.call('HSET', key.job, 'last_token', num(token))
 out[3] = tostring(count)
 return out

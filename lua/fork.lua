@@ -1,28 +1,40 @@
+-- Generated from lua/src/fork.lua and lua/include/ (scripts/flatten-lua.sh); edit those, not this file.
 -- fork.lua: create a job in the "building" state (no worker can claim it yet).
 -- Protocol version 1. See docs/PROTOCOL.md for the key layout.
 --
--- KEYS: the job's 14 keys, in the order of docs/PROTOCOL.md (KEYS[1] = job hash).
+-- KEYS: the job's 14 keys, in the order of docs/PROTOCOL.md (the job hash first).
 -- ARGV[1] job id          ARGV[2] protocol version ("1")
 -- ARGV[3] max attempts    ARGV[4] lease ms        ARGV[5] backoff ms
 -- ARGV[6] on dead task: "fail" (the job fails) or "join" (join, reporting failures)
 -- ARGV[7] retention ms (keys expire this long after the job finishes)
 -- ARGV[8] payload: opaque text for workers (what to do), stored as is
 -- Replies: {"ok"} | {"exists", state}
--- Errors:  "ERR refold: ..." for invalid arguments; nothing is written then.
+-- Errors:  "ERR refold: fork: ..." for invalid arguments; nothing is written then.
 
-local function fail_arg(what) return redis.error_reply('ERR refold: fork: ' .. what) end
+local SCRIPT = 'fork'
+-- include/prelude.lua: argument errors, and the job's 14 keys by name (docs/PROTOCOL.md, "Keys").
+-- Every script takes the same keys in the same order; nothing is written before this check.
+local function fail_arg(what) return redis.error_reply('ERR refold: ' .. SCRIPT .. ': ' .. what) end
+if #KEYS ~= 14 then return fail_arg('expected the job\'s 14 keys, got ' .. #KEYS) end
+local key = {
+  job = KEYS[1], specs = KEYS[2], states = KEYS[3], attempts = KEYS[4], tokens = KEYS[5],
+  owners = KEYS[6], ready = KEYS[7], leases = KEYS[8], delayed = KEYS[9], results = KEYS[10],
+  dead = KEYS[11], progress = KEYS[12], started = KEYS[13], signal = KEYS[14],
+}
 local function positive_int(text)
   local n = tonumber(text)
   if n == nil or n ~= math.floor(n) or n < 1 then return nil end
   return n
 end
 
-if #KEYS ~= 14 then return fail_arg('expected the job\'s 14 keys, got ' .. #KEYS) end
 if #ARGV ~= 8 then return fail_arg('expected 8 arguments, got ' .. #ARGV) end
 local job_id = ARGV[1]
 if not string.match(job_id, '^[%w%._%-]+$') or #job_id > 100 then
   return fail_arg('job id must be 1-100 letters, digits, ".", "_" or "-"')
 end
+-- The keys must be this job's: a job id that differs from the {tag} of its keys would put
+-- one job's data under another's name.
+if key.job ~= 'refold:{' .. job_id .. '}:job' then return fail_arg('the job key must be refold:{' .. job_id .. '}:job for job ' .. job_id .. ' (every key of a job carries its id as the hash tag)') end
 if ARGV[2] ~= '1' then return fail_arg('protocol version ' .. ARGV[2] .. ' is not supported (this server speaks 1)') end
 if not positive_int(ARGV[3]) then return fail_arg('max attempts must be an integer >= 1') end
 if not positive_int(ARGV[4]) then return fail_arg('lease ms must be an integer >= 1') end
@@ -30,14 +42,18 @@ if not positive_int(ARGV[5]) then return fail_arg('backoff ms must be an integer
 if ARGV[6] ~= 'fail' and ARGV[6] ~= 'join' then return fail_arg('on-dead policy must be "fail" or "join"') end
 if not positive_int(ARGV[7]) then return fail_arg('retention ms must be an integer >= 1') end
 
-local existing = redis.call('HGET', KEYS[1], 'state')
+local existing = redis.call('HGET', key.job, 'state')
 if existing then return {'exists', existing} end
 
-local t = redis.call('TIME')
-local now_ms = string.format('%.0f', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
-redis.call('HSET', KEYS[1],
+-- include/clock.lua: server time only (clients' clocks never decide a lease).
+local clock = redis.call('TIME')
+local now_us = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+local now_ms = math.floor(now_us / 1000)
+-- Numbers above 1e14 must be formatted by hand: Lua's default turns them into 1.7e+15.
+local function num(x) return string.format('%.0f', x) end
+redis.call('HSET', key.job,
   'id', job_id, 'protocol', ARGV[2], 'state', 'building',
-  'created_ms', now_ms, 'sealed_ms', '', 'finished_ms', '',
+  'created_ms', num(now_ms), 'sealed_ms', '', 'finished_ms', '',
   'max_attempts', ARGV[3], 'lease_ms', ARGV[4], 'backoff_ms', ARGV[5],
   'on_dead', ARGV[6], 'retention_ms', ARGV[7], 'payload', ARGV[8],
   'registered', '0', 'total', '0', 'done', '0', 'dead', '0',

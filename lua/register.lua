@@ -1,3 +1,4 @@
+-- Generated from lua/src/register.lua and lua/include/ (scripts/flatten-lua.sh); edit those, not this file.
 -- register.lua: add one chunk of tasks to a job that is still "building".
 -- Call it as many times as needed (chunks of at most 1000 tasks), then seal.lua.
 -- Re-sending a chunk (a lost reply) is harmless: a task id already registered with the
@@ -8,13 +9,21 @@
 -- Replies: {"ok", registered_total} | {"missing"} | {"closed", state}
 -- Errors:  "ERR refold: register: ..." (nothing written)
 
-local function fail_arg(what) return redis.error_reply('ERR refold: register: ' .. what) end
+local SCRIPT = 'register'
+-- include/prelude.lua: argument errors, and the job's 14 keys by name (docs/PROTOCOL.md, "Keys").
+-- Every script takes the same keys in the same order; nothing is written before this check.
+local function fail_arg(what) return redis.error_reply('ERR refold: ' .. SCRIPT .. ': ' .. what) end
 if #KEYS ~= 14 then return fail_arg('expected the job\'s 14 keys, got ' .. #KEYS) end
+local key = {
+  job = KEYS[1], specs = KEYS[2], states = KEYS[3], attempts = KEYS[4], tokens = KEYS[5],
+  owners = KEYS[6], ready = KEYS[7], leases = KEYS[8], delayed = KEYS[9], results = KEYS[10],
+  dead = KEYS[11], progress = KEYS[12], started = KEYS[13], signal = KEYS[14],
+}
 local n = tonumber(ARGV[1])
 if n == nil or n ~= math.floor(n) or n < 1 or n > 1000 then return fail_arg('n must be an integer from 1 to 1000') end
 if #ARGV ~= 1 + 2 * n then return fail_arg('expected ' .. (1 + 2 * n) .. ' arguments for ' .. n .. ' tasks, got ' .. #ARGV) end
 
-local state = redis.call('HGET', KEYS[1], 'state')
+local state = redis.call('HGET', key.job, 'state')
 if not state then return {'missing'} end
 if state ~= 'building' then return {'closed', state} end
 
@@ -26,7 +35,7 @@ for i = 1, n do
   if id == '' or #id > 200 then return fail_arg('task id #' .. i .. ' must be 1-200 bytes') end
   if seen[id] then return fail_arg('task id "' .. id .. '" appears twice in one chunk') end
   seen[id] = true
-  local old = redis.call('HGET', KEYS[2], id)
+  local old = redis.call('HGET', key.specs, id)
   if old then
     if old ~= spec then return fail_arg('task id "' .. id .. '" is already registered with a different spec') end
   else
@@ -36,10 +45,10 @@ end
 
 for _, i in ipairs(fresh) do
   local id = ARGV[2 * i]
-  redis.call('HSET', KEYS[2], id, ARGV[2 * i + 1])
-  redis.call('HSET', KEYS[3], id, 'ready')
-  redis.call('HSET', KEYS[4], id, '0')
-  redis.call('RPUSH', KEYS[7], id)
+  redis.call('HSET', key.specs, id, ARGV[2 * i + 1])
+  redis.call('HSET', key.states, id, 'ready')
+  redis.call('HSET', key.attempts, id, '0')
+  redis.call('RPUSH', key.ready, id)
 end
-local registered = redis.call('HINCRBY', KEYS[1], 'registered', #fresh)
+local registered = redis.call('HINCRBY', key.job, 'registered', #fresh)
 return {'ok', tostring(registered)}

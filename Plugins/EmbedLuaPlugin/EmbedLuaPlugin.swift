@@ -1,23 +1,28 @@
 import Foundation
 import PackagePlugin
 
-/// Embeds every `lua/*.lua` file of the package into the target as Swift string literals,
-/// so the built binary carries its scripts and runs from any directory.
+/// Flattens every `lua/src/*.lua` script (resolving `--- @include` lines with `lua/include/`)
+/// and embeds them into the target as Swift string literals, so the built binary carries its
+/// scripts and runs from any directory.
 @main
 struct EmbedLuaPlugin: BuildToolPlugin {
     func createBuildCommands(context: PluginContext, target: Target) throws -> [Command] {
-        let luaDirectory = context.package.directoryURL.appending(path: "lua")
-        let files = try FileManager.default
-            .contentsOfDirectory(at: luaDirectory, includingPropertiesForKeys: nil)
-            .filter { $0.pathExtension == "lua" }
-            .sorted { $0.lastPathComponent < $1.lastPathComponent }
+        let lua = context.package.directoryURL.appending(path: "lua")
+        func files(_ folder: String) throws -> [URL] {
+            try FileManager.default
+                .contentsOfDirectory(at: lua.appending(path: folder), includingPropertiesForKeys: nil)
+                .filter { $0.pathExtension == "lua" }
+                .sorted { $0.lastPathComponent < $1.lastPathComponent }
+        }
+        let scripts = try files("src")
+        let includes = try files("include")
         let output = context.pluginWorkDirectoryURL.appending(path: "EmbeddedLuaScripts.swift")
         return [
             .buildCommand(
-                displayName: "Embedding \(files.count) Lua scripts from lua/",
+                displayName: "Embedding \(scripts.count) Lua scripts from lua/src",
                 executable: try context.tool(named: "EmbedLuaTool").url,
-                arguments: [output.path] + files.map(\.path),
-                inputFiles: files,
+                arguments: ["embed", output.path, lua.appending(path: "include").path] + scripts.map(\.path),
+                inputFiles: scripts + includes,
                 outputFiles: [output]
             )
         ]

@@ -112,7 +112,10 @@ public final class RedisConnection: @unchecked Sendable {
         guard let script = scripts[name] else {
             throw RedisError(.unknownScript, "the Lua script \"\(name)\" is not registered with this connection (known: \(scripts.keys.sorted().joined(separator: ", "))).")
         }
-        for attempt in 0..<2 {
+        // NOSCRIPT means the cache was flushed (or a failover reached a server that never saw
+        // the script): reload and retry, a few times in case a flush lands in between.
+        let attempts = 4
+        for attempt in 0..<attempts {
             // Connecting (re)loads every script, so the hash is known after this call.
             _ = try readyContextLocked()
             guard let sha = scriptHashes[name] else { try loadScriptLocked(script); continue }
@@ -122,7 +125,7 @@ public final class RedisConnection: @unchecked Sendable {
             let command = RedisCommand(readOnly ? "EVALSHA_RO" : "EVALSHA", arguments: args)
             let reply = try sendLocked(command, extraWait: 0)
             if case .error(let text) = reply {
-                if text.hasPrefix("NOSCRIPT"), attempt == 0 {
+                if text.hasPrefix("NOSCRIPT"), attempt < attempts - 1 {
                     try loadScriptLocked(script)
                     continue
                 }

@@ -215,7 +215,9 @@ import Testing
     }
 
     @Test func scriptFlushInTheMiddleOfARunDoesNotBreakIt() throws {
-        let coordinator = try client()
+        // A server of its own: flushing the shared one's scripts would disturb other tests.
+        let server = try RedisServerProcess()
+        let coordinator = try client(server.url)
         let job = jobID()
         try coordinator.fork(jobID: job, settings: settings(), tasks: tasks(10))
         var completed = 0

@@ -2,8 +2,9 @@ import Foundation
 import RefoldCoordination
 import Testing
 
-/// The binary's embedded scripts are exactly the files of lua/, and the helper blocks that
-/// several scripts share (Lua has no includes in EVALSHA) are identical copies.
+/// The binary's embedded scripts (flattened from lua/src and lua/include at build time) are
+/// exactly the committed files of lua/ that other languages load; shared code lives in
+/// includes, not copies.
 @Suite struct LuaScriptsTests {
     static let luaDirectory = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -15,24 +16,23 @@ import Testing
         #expect(files.map { String($0.dropLast(4)) } == LuaScripts.all.map(\.name))
         for script in LuaScripts.all {
             let onDisk = try String(contentsOf: Self.luaDirectory.appendingPathComponent("\(script.name).lua"), encoding: .utf8)
-            #expect(onDisk == script.source, "\(script.name).lua differs from the embedded copy")
+            #expect(onDisk == script.source, "lua/\(script.name).lua is not the flattened lua/src/\(script.name).lua: run scripts/flatten-lua.sh")
         }
     }
 
-    @Test(arguments: ["clock", "progress", "finalize", "settle", "bury"])
-    func sharedBlocksAreIdentical(_ block: String) throws {
-        var copies: [String: String] = [:]
-        for script in LuaScripts.all {
-            let lines = script.source.split(separator: "\n", omittingEmptySubsequences: false)
-            guard let begin = lines.firstIndex(where: { $0.hasPrefix("-- BEGIN shared \(block)") }) else { continue }
-            guard let end = lines[begin...].firstIndex(where: { $0 == "-- END shared \(block)" }) else {
-                Issue.record("\(script.name).lua opens shared \(block) without closing it")
-                continue
-            }
-            copies[script.name] = lines[begin...end].joined(separator: "\n")
+    @Test func sourcesNameTheirKeysAndShareCodeThroughIncludes() throws {
+        let sources = Self.luaDirectory.appendingPathComponent("src")
+        for file in try FileManager.default.contentsOfDirectory(atPath: sources.path) where file.hasSuffix(".lua") {
+            let text = try String(contentsOf: sources.appendingPathComponent(file), encoding: .utf8)
+            #expect(text.contains("--- @include \"prelude\""), "\(file) does not start from the prelude")
+            // Keys are named once, in the prelude (key.job, key.ready, …), never KEYS[n] in a script.
+            #expect(text.range(of: #"KEYS\[[0-9]+\]"#, options: .regularExpression) == nil, "\(file) uses a bare KEYS[n]")
+            #expect(!text.contains("BEGIN shared"), "\(file) still carries a copied block")
         }
-        #expect(copies.count >= 2, "shared \(block) should appear in at least two scripts")
-        #expect(Set(copies.values).count == 1, "copies of shared \(block) differ: \(copies.keys.sorted())")
+        for script in LuaScripts.all {
+            #expect(!script.source.contains("--- @include"), "\(script.name).lua has an unresolved include")
+            #expect(script.source.contains("local key = {"), "\(script.name).lua lacks the named keys")
+        }
     }
 
     @Test func everyScriptTakesTheJobKeysAndValidatesThem() {

@@ -46,10 +46,12 @@ import Testing
 
     @Test func evalshaSurvivesScriptFlush() throws {
         let script = RedisScript(name: "echo", source: "return 'echo:' .. ARGV[1]")
-        let redis = try connect(scripts: [script])
+        // A server of its own: flushing the shared one's scripts would disturb other tests.
+        let server = try RedisServerProcess()
+        let redis = try connect(server.url, scripts: [script])
         #expect(try redis.evalScript("echo", keys: [], arguments: ["a"]).string == "echo:a")
         // A second connection flushes the script cache behind the first one's back.
-        let other = try connect()
+        let other = try connect(server.url)
         try other.send(RedisCommand("SCRIPT", "FLUSH"))
         #expect(try redis.evalScript("echo", keys: [], arguments: ["b"]).string == "echo:b")
     }
