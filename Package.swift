@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "refold", targets: ["refold"]),
         .library(name: "RefoldCLI", targets: ["RefoldCLI"]),
         .library(name: "RefoldCore", targets: ["RefoldCore"]),
+        .library(name: "RefoldJSON", targets: ["RefoldJSON"]),
         .library(name: "RefoldSQLite", targets: ["RefoldSQLite"]),
         .library(name: "RefoldRedis", targets: ["RefoldRedis"]),
         .library(name: "RefoldCoordination", targets: ["RefoldCoordination"]),
@@ -44,12 +45,14 @@ let package = Package(
         // The fork-join protocol: typed API over lua/*.lua.
         .target(
             name: "RefoldCoordination",
-            dependencies: ["RefoldRedis", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["RefoldRedis", "RefoldJSON", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict,
             plugins: ["EmbedLuaPlugin"]
         ),
-        // The engine: events, projections, JSON, the fold, planning, reports. No I/O.
-        .target(name: "RefoldCore", swiftSettings: strict),
+        // JSON: the strict scanner, the writer, report values. No dependencies at all.
+        .target(name: "RefoldJSON", swiftSettings: strict),
+        // The engine: events, projections, the fold, planning, reports. No I/O.
+        .target(name: "RefoldCore", dependencies: ["RefoldJSON"], swiftSettings: strict),
         // SQLite event source and read-model store: the only importer of CSQLite.
         .target(name: "RefoldSQLite", dependencies: ["CSQLite", "RefoldCore"], swiftSettings: strict),
         // Rebuild orchestration: inline runs, the coordinator, the worker loop.

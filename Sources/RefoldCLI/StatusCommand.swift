@@ -92,7 +92,7 @@ struct StatusCommand: ParsableCommand {
         line += "  \(status.done)/\(status.total) done, \(status.dead) dead, \(status.leased) leased, \(status.ready) ready, \(status.delayed) delayed, \(status.retries) retries"
         if status.eventsTotal > 0 { line += String(format: ", %.0f%% of events", 100 * Double(status.eventsDone) / Double(status.eventsTotal)) }
         line += String(format: ", age %.0f s", age)
-        if status.state == "building" && age > 60 { line += "  (stuck: its coordinator died; remove it with refold cancel \(status.jobID))" }
+        if status.state == .building && age > 60 { line += "  (stuck: its coordinator died; remove it with refold cancel \(status.jobID))" }
         if !status.releaseReason.isEmpty { line += "  last hand-back: \(status.releaseReason)" }
         if !status.reason.isEmpty { line += "  reason: \(status.reason)" }
         return line
@@ -108,7 +108,7 @@ struct StatusCommand: ParsableCommand {
 
     static func json(_ status: JobStatus) -> JSONValue {
         var pairs: [(String, JSONValue)] = [
-            ("job", .string(status.jobID)), ("state", .string(status.state)), ("total", .int(Int64(status.total))),
+            ("job", .string(status.jobID)), ("state", .string(status.state.rawValue)), ("total", .int(Int64(status.total))),
             ("done", .int(Int64(status.done))), ("dead", .int(Int64(status.dead))), ("ready", .int(Int64(status.ready))),
             ("leased", .int(Int64(status.leased))), ("delayed", .int(Int64(status.delayed))), ("retries", .int(Int64(status.retries))),
             ("stalls", .int(Int64(status.stalls))), ("releases", .int(Int64(status.releases))),
@@ -185,7 +185,7 @@ struct CancelCommand: ParsableCommand {
             return
         }
         try client.cancel(jobID: job, reason: "cancelled by refold cancel (\(Self.who()))")
-        if status.state == "building" { try client.drop(jobID: job, minimumBuildingAgeMilliseconds: 0) }
+        if status.state == .building { try client.drop(jobID: job, minimumBuildingAgeMilliseconds: 0) }
         print("Cancelled job \(job) (it was \(status.state), \(status.done)/\(status.total) tasks done).")
     }
 

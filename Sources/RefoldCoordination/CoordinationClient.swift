@@ -3,12 +3,13 @@ import RefoldRedis
 
 /// The typed API over the fork-join scripts of `lua/`, on one Redis connection.
 ///
-/// Calls block the calling thread (they are Redis round trips); use one client per thread.
+/// Calls block the calling thread (they are Redis round trips): call them from a thread of
+/// your own, or through `BlockingPool` from async code — never on the cooperative pool.
 ///
 /// ```swift
 /// let client = try CoordinationClient(configuration: config)
 /// try client.fork(jobID: "rebuild-1", settings: JobSettings(payload: "{}"), tasks: tasks)
-/// let outcome = try client.claim(jobID: "rebuild-1", worker: "w1", count: 1)
+/// let outcome = try client.run(ClaimScript(jobID: "rebuild-1", worker: "w1", count: 1))
 /// ```
 public final class CoordinationClient: Sendable {
     /// The connection, with every protocol script registered.
@@ -34,15 +35,18 @@ public final class CoordinationClient: Sendable {
         }
     }
 
-    private func run(_ script: String, _ jobID: String, _ arguments: [any RedisArgument], readOnly: Bool = false) throws(CoordinationError) -> RedisReply {
-        guard JobKeys.isValid(jobID: jobID) else {
-            throw CoordinationError(.invalidArgument, "the job id \"\(jobID)\" is not valid: use 1-100 letters, digits, \".\", \"_\" or \"-\".")
+    /// Runs one protocol script with its job's 14 keys and reads its reply.
+    public func run<Script: ProtocolScript>(_ script: Script) throws(CoordinationError) -> Script.Reply {
+        guard JobKeys.isValid(jobID: script.jobID) else {
+            throw CoordinationError(.invalidArgument, "the job id \"\(script.jobID)\" is not valid: use 1-100 letters, digits, \".\", \"_\" or \"-\".")
         }
+        let raw: RedisReply
         do {
-            return try redis.evalScript(script, keys: JobKeys(jobID: jobID).all, arguments: arguments, readOnly: readOnly)
+            raw = try redis.evalScript(Script.name, keys: JobKeys(jobID: script.jobID).all, arguments: script.arguments, readOnly: Script.readOnly)
         } catch {
             throw CoordinationError(error)
         }
+        return try script.reply(raw)
     }
 
     private func command(_ command: RedisCommand) throws(CoordinationError) -> RedisReply {
@@ -69,42 +73,35 @@ public final class CoordinationClient: Sendable {
         chunkSize: Int = 1000,
         budget: OutageBudget = .none
     ) throws(CoordinationError) {
-        let created = try budget.run { () throws(CoordinationError) in
-            try ProtocolReplies.strings(run("fork", jobID, [
-                jobID, LuaScripts.protocolVersion, settings.maxAttempts, settings.leaseMilliseconds,
-                settings.backoffMilliseconds, settings.onDeadTask.rawValue, settings.retentionMilliseconds, settings.payload,
-            ]), "fork")
-        }
-        if created.first == "exists" {
+        if case .exists(let state) = try budget.run({ () throws(CoordinationError) in try run(ForkScript(jobID: jobID, settings: settings)) }) {
             let existing = try budget.run { () throws(CoordinationError) in try status(jobID: jobID) }
-            guard let existing, existing.state == "building", existing.payload == settings.payload else {
-                throw CoordinationError(.jobExists, "a job with id \"\(jobID)\" already exists (state \(created.count > 1 ? created[1] : "?")); pick another id or drop the old job.")
+            guard let existing, existing.state == .building, existing.payload == settings.payload else {
+                throw CoordinationError(.jobExists, "a job with id \"\(jobID)\" already exists (state \(state)); pick another id or drop the old job.")
             }
         }
         var start = 0
         let size = max(1, min(chunkSize, 1000))
         while start < tasks.count {
-            let chunk = tasks[start..<min(start + size, tasks.count)]
-            var arguments: [any RedisArgument] = [chunk.count]
-            arguments.reserveCapacity(1 + 2 * chunk.count)
-            for task in chunk {
-                arguments.append(task.id)
-                arguments.append(task.spec)
-            }
-            let reply = try budget.run { () throws(CoordinationError) in try ProtocolReplies.strings(run("register", jobID, arguments), "register") }
-            guard reply.first == "ok" else {
-                throw CoordinationError(.jobClosed, "registering tasks of job \"\(jobID)\" failed: the job is \(reply.dropFirst().first ?? reply.first ?? "?") (was it cancelled or dropped meanwhile?).")
+            let chunk = RegisterScript(jobID: jobID, tasks: Array(tasks[start..<min(start + size, tasks.count)]))
+            switch try budget.run({ () throws(CoordinationError) in try run(chunk) }) {
+            case .registered: break
+            case .closed(let state):
+                throw CoordinationError(.jobClosed, "registering tasks of job \"\(jobID)\" failed: the job is \(state) (was it cancelled meanwhile?).")
+            case .missing:
+                throw CoordinationError(.jobClosed, "registering tasks of job \"\(jobID)\" failed: the job is gone (was it dropped meanwhile?).")
             }
             start += size
         }
         var attempts = 0
         let sealed = try budget.run { () throws(CoordinationError) in
             attempts += 1
-            return try ProtocolReplies.strings(run("seal", jobID, [tasks.count, eventsTotal]), "seal")
+            return try run(SealScript(jobID: jobID, taskCount: tasks.count, eventsTotal: eventsTotal))
         }
-        let resealed = attempts > 1 && sealed.first == "closed" && (sealed.dropFirst().first == "open" || sealed.dropFirst().first == "joined")
-        guard sealed.first == "ok" || resealed else {
-            throw CoordinationError(.jobClosed, "sealing job \"\(jobID)\" failed: \(sealed.joined(separator: " ")).")
+        switch sealed {
+        case .sealed: break
+        case .closed(let state) where attempts > 1 && (state == .open || state == .joined): break  // our earlier attempt sealed it
+        default:
+            throw CoordinationError(.jobClosed, "sealing job \"\(jobID)\" failed: \(sealed).")
         }
         _ = try budget.run { () throws(CoordinationError) in
             try command(RedisCommand("ZADD", JobKeys.index, Int64(Date().timeIntervalSince1970 * 1000), jobID))
@@ -115,51 +112,37 @@ public final class CoordinationClient: Sendable {
 
     /// Takes up to `count` ready tasks under leases. `leaseMilliseconds` 0 uses the job's lease.
     public func claim(jobID: String, worker: String, count: Int, leaseMilliseconds: Int = 0) throws(CoordinationError) -> ClaimOutcome {
-        try ProtocolReplies.claim(run("claim", jobID, [worker, count, leaseMilliseconds]), jobID: jobID)
+        try run(ClaimScript(jobID: jobID, worker: worker, count: count, leaseMilliseconds: leaseMilliseconds))
     }
 
     /// Renews the given leases and reports progress; returns which leases were lost.
     public func heartbeat(
         jobID: String, worker: String, leaseMilliseconds: Int = 0, leases: [(lease: TaskLease, events: Int)]
     ) throws(CoordinationError) -> HeartbeatOutcome {
-        var arguments: [any RedisArgument] = [worker, leaseMilliseconds, leases.count]
-        for (lease, events) in leases {
-            arguments.append(lease.taskID)
-            arguments.append(lease.token)
-            arguments.append(events)
-        }
-        return try ProtocolReplies.heartbeat(run("heartbeat", jobID, arguments))
+        try run(HeartbeatScript(jobID: jobID, worker: worker, leaseMilliseconds: leaseMilliseconds, leases: leases))
     }
 
     /// Reports finished tasks of one job in one call.
     public func complete(jobID: String, worker: String, completions: [TaskCompletion]) throws(CoordinationError) -> CompletionReply {
-        var arguments: [any RedisArgument] = [worker, completions.count]
-        for completion in completions {
-            arguments.append(completion.lease.taskID)
-            arguments.append(completion.lease.token)
-            arguments.append(completion.events)
-            arguments.append(completion.result)
-        }
-        return try ProtocolReplies.complete(run("complete", jobID, arguments))
+        try run(CompleteScript(jobID: jobID, worker: worker, completions: completions))
     }
 
     /// Reports a failed task: `retryable` re-queues it with backoff (until max attempts), otherwise it is dead-lettered.
     public func fail(lease: TaskLease, worker: String, retryable: Bool, error: String) throws(CoordinationError) -> FailOutcome {
-        try ProtocolReplies.fail(run("fail", lease.jobID, [worker, lease.taskID, lease.token, retryable ? "retry" : "fatal", error]))
+        try run(FailScript(lease: lease, worker: worker, retryable: retryable, error: error))
     }
 
     /// Hands a task back without failing it (graceful shutdown, or a worker that cannot run it
     /// here, saying why in `reason`). Returns false if the lease was already lost.
     @discardableResult
     public func release(lease: TaskLease, reason: String? = nil) throws(CoordinationError) -> Bool {
-        var arguments: [any RedisArgument] = [lease.taskID, lease.token]
-        if let reason { arguments.append(reason) }
-        return try ProtocolReplies.strings(run("release", lease.jobID, arguments), "release").first == "released"
+        try run(ReleaseScript(lease: lease, reason: reason)) == .released
     }
 
     /// Moves up to `limit` expired leases back to the queue or to the dead letters.
+    @discardableResult
     public func reap(jobID: String, limit: Int = 1000) throws(CoordinationError) -> ReapOutcome {
-        try ProtocolReplies.reap(run("reap", jobID, [limit]))
+        try run(ReapScript(jobID: jobID, limit: limit))
     }
 
     // MARK: Operators
@@ -167,28 +150,34 @@ public final class CoordinationClient: Sendable {
     /// Cancels a building or open job. Returns false if it had already finished.
     @discardableResult
     public func cancel(jobID: String, reason: String) throws(CoordinationError) -> Bool {
-        let reply = try ProtocolReplies.strings(run("cancel", jobID, [reason]), "cancel")
-        if reply.first == "missing" {
+        let reply = try run(CancelScript(jobID: jobID, reason: reason))
+        if reply == .missing {
             throw CoordinationError(.jobMissing, "there is no job \"\(jobID)\" in Redis (finished jobs expire after their retention).")
         }
         _ = try? command(RedisCommand("ZREM", JobKeys.index, jobID))
-        return reply.first == "cancelled"
+        return reply == .cancelled
     }
 
     /// The job's state, or nil if it does not exist.
     public func status(jobID: String) throws(CoordinationError) -> JobStatus? {
-        try ProtocolReplies.status(run("status", jobID, [], readOnly: true), jobID: jobID)
+        try run(StatusScript(jobID: jobID))
     }
 
     /// Deletes every key of a finished job, or of one stuck in "building" for `minimumBuildingAge` ms.
     /// Returns the state the job had, or nil if the job is still active (or missing).
     @discardableResult
-    public func drop(jobID: String, minimumBuildingAgeMilliseconds: Int64 = 60_000) throws(CoordinationError) -> String? {
-        let reply = try ProtocolReplies.strings(run("drop", jobID, [minimumBuildingAgeMilliseconds]), "drop")
-        if reply.first == "dropped" || reply.first == "missing" {
+    public func drop(jobID: String, minimumBuildingAgeMilliseconds: Int64 = 60_000) throws(CoordinationError) -> JobState? {
+        let reply = try run(DropScript(jobID: jobID, minimumBuildingAgeMilliseconds: minimumBuildingAgeMilliseconds))
+        switch reply {
+        case .dropped(let state):
             _ = try command(RedisCommand("ZREM", JobKeys.index, jobID))
+            return state
+        case .missing:
+            _ = try command(RedisCommand("ZREM", JobKeys.index, jobID))
+            return nil
+        case .active:
+            return nil
         }
-        return reply.first == "dropped" ? reply[1] : nil
     }
 
     /// The ids listed in the job index, oldest first.
@@ -205,15 +194,29 @@ public final class CoordinationClient: Sendable {
     /// Every completed task's record.
     public func results(jobID: String) throws(CoordinationError) -> [TaskResult] {
         try hashRecords(JobKeys(jobID: jobID).results).map { (key, value) throws(CoordinationError) in
-            try ProtocolReplies.taskResult(taskID: key, json: value)
+            try TaskResult(taskID: key, record: value)
         }
     }
 
     /// Every dead-lettered task's record.
     public func deadTasks(jobID: String) throws(CoordinationError) -> [DeadTask] {
         try hashRecords(JobKeys(jobID: jobID).dead).map { (key, value) throws(CoordinationError) in
-            try ProtocolReplies.deadTask(taskID: key, json: value)
+            try DeadTask(taskID: key, record: value)
         }
+    }
+
+    /// Every task's state and the worker of its last claim (operators and tests).
+    public func tasks(jobID: String) throws(CoordinationError) -> [String: (state: TaskState, owner: String?)] {
+        let keys = JobKeys(jobID: jobID)
+        let owners = Dictionary(try hashRecords(keys.owners).map { ($0.0, String(decoding: $0.1, as: UTF8.self)) }, uniquingKeysWith: { a, _ in a })
+        var out: [String: (state: TaskState, owner: String?)] = [:]
+        for (task, raw) in try hashRecords(keys.states) {
+            guard let state = TaskState(rawValue: String(decoding: raw, as: UTF8.self)) else {
+                throw CoordinationError(.protocolViolation, "task \(task) of job \(jobID) has an unknown state.")
+            }
+            out[task] = (state, owners[task])
+        }
+        return out
     }
 
     private func hashRecords(_ key: String) throws(CoordinationError) -> [(String, [UInt8])] {

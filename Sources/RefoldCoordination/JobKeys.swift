@@ -23,6 +23,8 @@ public struct JobKeys: Sendable, Equatable {
     }
 
     public var job: String { all[0] }
+    public var states: String { all[2] }
+    public var owners: String { all[5] }
     public var results: String { all[9] }
     public var dead: String { all[10] }
     public var signal: String { all[13] }

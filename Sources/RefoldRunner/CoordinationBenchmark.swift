@@ -28,7 +28,7 @@ public enum CoordinationBenchmark {
         defer { pool.stopAll(grace: 2) }
         let status = try client.waitForJoin(jobID: jobID, poll: 0.02, shouldStop: { pool.exited().contains { $0.status.code != 0 } })
         let joined = Date()
-        guard status.state == "joined" else {
+        guard status.state == .joined else {
             let exits = pool.exited().map { "worker \($0.pid): \($0.status)" }.joined(separator: ", ")
             _ = try? client.cancel(jobID: jobID, reason: "benchmark failed")
             throw RunnerError(.infrastructure, "the benchmark job did not join (state \(status.state), \(status.done)/\(status.total) done; \(exits)).")

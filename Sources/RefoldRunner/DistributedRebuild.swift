@@ -295,10 +295,10 @@ public enum DistributedRebuild {
         let results = try budget.run { () throws(CoordinationError) in try client.results(jobID: jobID) }
         let dead = try budget.run { () throws(CoordinationError) in try client.deadTasks(jobID: jobID) }
         switch status.state {
-        case "cancelled":
+        case .cancelled:
             let who = status.reason.isEmpty ? "an operator" : status.reason
             throw RunnerError(.notClean, "not swapped: job \(jobID) was \(who.hasPrefix("cancelled") ? who : "cancelled: \(who)"); the live table of \(name) was kept.")
-        case "failed" where options.strict:
+        case .failed where options.strict:
             let first = dead.first?.error ?? "a task failed"
             throw RunnerError(.notClean, "\(first); the live table of \(name) is untouched.")
         default:
@@ -327,7 +327,7 @@ public enum DistributedRebuild {
             verdict = "\(dead.count) task\(dead.count == 1 ? "" : "s") of job \(jobID) died (\(dead.sorted { $0.taskID < $1.taskID }.prefix(3).map { "\($0.taskID) after \($0.attempts) attempt\($0.attempts == 1 ? "" : "s"): \($0.error)" }.joined(separator: "; ")))"
         } else if !rejected.isEmpty {
             verdict = "\(rejected.count) completed task\(rejected.count == 1 ? " was" : "s were") rejected (" + rejected.prefix(3).map { "\($0.task) completed by worker \($0.worker): \($0.reason)" }.joined(separator: "; ") + ")"
-        } else if status.state != "joined" {
+        } else if status.state != .joined {
             verdict = "job \(jobID) ended \(status.state)\(status.reason.isEmpty ? "" : ": \(status.reason)")"
         }
 

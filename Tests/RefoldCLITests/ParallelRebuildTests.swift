@@ -303,7 +303,7 @@ import Testing
         #expect(result.code == 130)
         #expect(result.stderr.contains("interrupted"))
         #expect(result.stderr.contains("not swapped: the live table of order_summary was kept"))
-        #expect(try client.status(jobID: job)?.state == "cancelled")
+        #expect(try client.status(jobID: job)?.state == .cancelled)
         try Deadline.wait(seconds: 10, "the workers to exit") { workers.allSatisfy { !ProcessInspection.isAlive($0) } }
         let store = try SQLiteReadModelStore(path: models, create: false)
         #expect(try !store.hasShadow(projection: "order_summary"))

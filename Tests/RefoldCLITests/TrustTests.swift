@@ -158,7 +158,7 @@ import Testing
         }
         #expect(worker.stderrText().contains("reindex-search"))
         let status = try #require(try client.status(jobID: job))
-        #expect(status.state == "open" && status.ready == 1 && status.leased == 0 && status.dead == 0)
+        #expect(status.state == .open && status.ready == 1 && status.leased == 0 && status.dead == 0)
         #expect(try client.deadTasks(jobID: job).isEmpty)
     }
 
@@ -260,13 +260,13 @@ import Testing
         try Deadline.wait(seconds: 60, "the job to be open") {
             guard let id = try client.indexedJobs().first else { return false }
             job = id
-            return try client.status(jobID: id)?.state == "open"
+            return try client.status(jobID: id)?.state == .open
         }
         coordinator.child.signal(SIGTERM)
         let result = try coordinator.finish(timeout: 30)
         #expect(result.code == 143, "\(result.stderr)")
         #expect(result.stderr.contains("interrupted by SIGTERM"))
-        #expect(try client.status(jobID: job)?.state == "cancelled")
+        #expect(try client.status(jobID: job)?.state == .cancelled)
         #expect(try !SQLiteReadModelStore(readOnlyPath: models).hasShadow(projection: "order_summary"))
     }
 
@@ -290,7 +290,7 @@ import Testing
         try Deadline.wait(seconds: 60, "the second job to be open") {
             guard let id = try client.indexedJobs().first else { return false }
             running = id
-            return try client.status(jobID: id)?.state == "open"
+            return try client.status(jobID: id)?.state == .open
         }
         // The lock says how to reach the job, for users of a coordinator's private Redis.
         let locked = try RefoldRun.run(["status", "--read-models", models])

@@ -85,12 +85,12 @@ import Testing
         _ = try coordinator.redis.evalScript("fork", keys: keys.all, arguments: [job, "1", 3, 1000, 10, "join", 60_000, "{}"])
         _ = try coordinator.redis.evalScript("register", keys: keys.all, arguments: [1, "a", "spec"])
         let status = try #require(try coordinator.status(jobID: job))
-        #expect(status.state == "building")
+        #expect(status.state == .building)
         #expect(leases(try coordinator.claim(jobID: job, worker: "w", count: 5)).isEmpty)
-        #expect(try coordinator.claim(jobID: job, worker: "w", count: 5) == .closed(state: "building"))
+        #expect(try coordinator.claim(jobID: job, worker: "w", count: 5) == .closed(state: .building))
         // Too young to drop, then dropped once old enough.
         #expect(try coordinator.drop(jobID: job, minimumBuildingAgeMilliseconds: 60_000) == nil)
-        #expect(try coordinator.drop(jobID: job, minimumBuildingAgeMilliseconds: 0) == "building")
+        #expect(try coordinator.drop(jobID: job, minimumBuildingAgeMilliseconds: 0) == .building)
         #expect(try coordinator.status(jobID: job) == nil)
         #expect(try coordinator.redis.send(RedisCommand("EXISTS", keys.all[1])) == .integer(0))
     }
@@ -102,7 +102,7 @@ import Testing
         let first = try #require(leases(try coordinator.claim(jobID: job, worker: "w1", count: 1)).first)
         // w1 stalls past its lease; the task is reaped and re-claimed by w2 with a new token.
         try Deadline.wait(seconds: 5, "the lease to expire and be reaped") {
-            try coordinator.reap(jobID: job).requeued == 1
+            try coordinator.reap(jobID: job) == .reaped(requeued: 1, dead: 0, finished: nil)
         }
         let second = try #require(leases(try coordinator.claim(jobID: job, worker: "w2", count: 1)).first)
         #expect(second.taskID == first.taskID)
@@ -131,7 +131,7 @@ import Testing
         #expect(try coordinator.heartbeat(jobID: job, worker: "quiet", leases: [(lease, 3)]) == .renewed(lost: []))
         #expect(try coordinator.status(jobID: job)?.eventsDone == 3)
         try Deadline.wait(seconds: 5, "the silent worker's lease to be reaped") {
-            try coordinator.reap(jobID: job).requeued == 1
+            try coordinator.reap(jobID: job) == .reaped(requeued: 1, dead: 0, finished: nil)
         }
         let status = try #require(try coordinator.status(jobID: job))
         #expect(status.stalls == 1 && status.retries == 1 && status.eventsDone == 0)
@@ -161,7 +161,7 @@ import Testing
             if case .retry(let delay) = lastOutcome { delays.append(delay) }
         }
         #expect(delays == [20, 40])
-        #expect(lastOutcome == .dead(jobState: "open", fired: false))
+        #expect(lastOutcome == .dead(jobState: .open, fired: false))
         let dead = try coordinator.deadTasks(jobID: job)
         #expect(dead == [DeadTask(taskID: "task-0", attempts: 3, worker: "w", error: "boom 3")])
         // The other task still runs and the job joins with the failure reported.
@@ -170,9 +170,9 @@ import Testing
             return other != nil
         }
         let reply = try coordinator.complete(jobID: job, worker: "w", completions: [TaskCompletion(lease: other!, events: 1, result: "")])
-        #expect(reply.fired && reply.jobState == "joined")
+        #expect(reply.fired && reply.jobState == .joined)
         let status = try #require(try coordinator.status(jobID: job))
-        #expect(status.state == "joined" && status.dead == 1 && status.done == 1 && status.retries == 2)
+        #expect(status.state == .joined && status.dead == 1 && status.done == 1 && status.retries == 2)
     }
 
     @Test func fatalFailureUnderFailPolicyFailsTheJobAtOnce() throws {
@@ -180,8 +180,8 @@ import Testing
         let job = jobID()
         try coordinator.fork(jobID: job, settings: settings(onDead: .failJob), tasks: tasks(3))
         let claimed = leases(try coordinator.claim(jobID: job, worker: "w", count: 2))
-        #expect(try coordinator.fail(lease: claimed[0], worker: "w", retryable: false, error: "poison") == .dead(jobState: "failed", fired: true))
-        #expect(try coordinator.claim(jobID: job, worker: "w", count: 1) == .closed(state: "failed"))
+        #expect(try coordinator.fail(lease: claimed[0], worker: "w", retryable: false, error: "poison") == .dead(jobState: .failed, fired: true))
+        #expect(try coordinator.claim(jobID: job, worker: "w", count: 1) == .closed(state: .failed))
         let late = try coordinator.complete(jobID: job, worker: "w", completions: [TaskCompletion(lease: claimed[1], events: 0, result: "")])
         #expect(late.outcomes == [.closed])
         #expect(try coordinator.redis.send(RedisCommand("LRANGE", JobKeys(jobID: job).signal, 0, -1)) == .array([.bulk(Array("failed".utf8))]))
@@ -230,7 +230,7 @@ import Testing
             completed += reply.outcomes.filter { $0 == .done }.count
         }
         #expect(completed == 10)
-        #expect(try coordinator.status(jobID: job)?.state == "joined")
+        #expect(try coordinator.status(jobID: job)?.state == .joined)
     }
 
     @Test func cancelStopsClaimsAndHeartbeatsReportIt() throws {
@@ -239,10 +239,10 @@ import Testing
         try coordinator.fork(jobID: job, settings: settings(), tasks: tasks(5))
         let held = try #require(leases(try coordinator.claim(jobID: job, worker: "w", count: 1)).first)
         #expect(try coordinator.cancel(jobID: job, reason: "operator said so"))
-        #expect(try coordinator.claim(jobID: job, worker: "w", count: 1) == .closed(state: "cancelled"))
+        #expect(try coordinator.claim(jobID: job, worker: "w", count: 1) == .closed(state: .cancelled))
         #expect(try coordinator.heartbeat(jobID: job, worker: "w", leases: [(held, 1)]) == .cancelled)
         let status = try #require(try coordinator.status(jobID: job))
-        #expect(status.state == "cancelled" && status.reason == "operator said so")
+        #expect(status.state == .cancelled && status.reason == "operator said so")
         #expect(try coordinator.cancel(jobID: job, reason: "again") == false)
         #expect(!(try coordinator.indexedJobs()).contains(job))
     }

@@ -45,7 +45,7 @@ import Testing
             return
         }
         let reply = try refold.complete(jobID: job, worker: "w", completions: leases.map { TaskCompletion(lease: $0, events: 1, result: "ok") })
-        #expect(reply.fired && reply.jobState == "joined")
-        #expect(try app.status(jobID: job)?.state == "joined")
+        #expect(reply.fired && reply.jobState == .joined)
+        #expect(try app.status(jobID: job)?.state == .joined)
     }
 }

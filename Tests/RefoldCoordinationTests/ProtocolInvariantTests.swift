@@ -96,7 +96,7 @@ struct SplitMix64: RandomNumberGenerator {
         let status = try #require(try clients[0].status(jobID: job))
         let results = Set(try clients[0].results(jobID: job).map(\.taskID))
         let dead = Set(try clients[0].deadTasks(jobID: job).map(\.taskID))
-        #expect(status.state == "joined")
+        #expect(status.state == .joined)
         #expect(status.retries > 0, "the run should have exercised expiry and retries")
         #expect(fired == 1)
         #expect(try clients[0].redis.send(RedisCommand("LLEN", JobKeys(jobID: job).signal)) == .integer(1))
@@ -127,7 +127,7 @@ struct SplitMix64: RandomNumberGenerator {
         #expect(text.contains("done 2"))
         #expect(text.contains("events_done 20"))
         let status = try CoordinationClient(configuration: RedisConfiguration(url: RedisURL(parsing: TestRedis.url()))).status(jobID: job)
-        #expect(status?.state == "joined")
+        #expect(status?.state == .joined)
         #expect(status?.done == 2)
     }
 }

@@ -85,7 +85,7 @@ import Testing
         }
         stopBroken()
         // Max attempts is 1: had the hand-backs cost attempts, tasks would be dead.
-        #expect(try coordinator.status(jobID: job)?.state == "joined")
+        #expect(try coordinator.status(jobID: job)?.state == .joined)
         #expect(try coordinator.deadTasks(jobID: job).isEmpty)
         #expect(try coordinator.results(jobID: job).allSatisfy { $0.worker == "healthy" })
     }

@@ -10,9 +10,7 @@ import Testing
         var all = ["state": "open", "total": "4", "done": "0", "dead": "0", "ready": "4", "leased": "0", "delayed": "0",
                    "retries": "0", "stalls": "0", "events_total": "1000", "events_done": "0", "created_ms": "0", "now_ms": "0"]
         for (key, value) in fields { all[key] = value }
-        var reply: [RedisReply] = [.bulk(Array("ok".utf8))]
-        for (key, value) in all { reply += [.bulk(Array(key.utf8)), .bulk(Array(value.utf8))] }
-        return try! ProtocolReplies.status(.array(reply), jobID: "j")!
+        return JobStatus(jobID: "j", fields: all, state: JobState(rawValue: all["state"]!)!)
     }
 
     func supervisor(_ configure: (inout RebuildSupervisor.Policy) -> Void = { _ in }) -> RebuildSupervisor {

@@ -58,6 +58,16 @@ public enum JSONWriter {
         out.append(contentsOf: digits.reversed())
     }
 
+    /// Appends a finite double as a JSON number (shortest text that reads back the same);
+    /// NaN and infinities, which JSON cannot carry, as `null`.
+    public static func appendDouble(_ value: Double, to out: inout [UInt8]) {
+        guard value.isFinite else {
+            appendRaw("null", to: &out)
+            return
+        }
+        out.append(contentsOf: value.description.utf8)
+    }
+
     /// Writes a tree canonically (object keys sorted by bytes): equal trees give equal text.
     public static func canonical(_ tree: JSONTree, to out: inout [UInt8]) {
         switch tree {
