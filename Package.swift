@@ -15,6 +15,8 @@ let package = Package(
         .library(name: "RefoldRedis", targets: ["RefoldRedis"]),
         .library(name: "RefoldCoordination", targets: ["RefoldCoordination"]),
         .library(name: "RefoldRunner", targets: ["RefoldRunner"]),
+        .library(name: "RefoldOrderSummary", targets: ["RefoldOrderSummary"]),
+        .library(name: "RefoldTesting", targets: ["RefoldTesting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -51,40 +53,57 @@ let package = Package(
         ),
         // JSON: the strict scanner, the writer, report values. No dependencies at all.
         .target(name: "RefoldJSON", swiftSettings: strict),
-        // The engine: events, projections, the fold, planning, reports. No I/O.
+        // The engine: events, projections, the fold, quarantine, planning, reports. No I/O.
         .target(name: "RefoldCore", dependencies: ["RefoldJSON"], swiftSettings: strict),
+        // The reference projection, order_summary, registered like a user's, and its workload generator.
+        .target(name: "RefoldOrderSummary", dependencies: ["RefoldCore"], swiftSettings: strict),
         // SQLite event source and read-model store: the only importer of CSQLite.
         .target(name: "RefoldSQLite", dependencies: ["CSQLite", "RefoldCore"], swiftSettings: strict),
-        // Rebuild orchestration: inline runs, the coordinator, the worker loop.
+        // Rebuild orchestration: inline runs, the coordinator, the worker side.
         .target(
             name: "RefoldRunner",
             dependencies: ["RefoldCore", "RefoldSQLite", "RefoldCoordination", "RefoldRedis", "RefoldProcess"],
+            swiftSettings: strict
+        ),
+        // Benchmarks: end-to-end ratios, coordination throughput, baselines.
+        .target(
+            name: "RefoldBench",
+            dependencies: ["RefoldRunner", "RefoldOrderSummary", "RefoldCore", "RefoldSQLite", "RefoldCoordination", "RefoldRedis", "RefoldProcess"],
             swiftSettings: strict
         ),
         // The command line, as a library so a user's package can register its projections.
         .target(
             name: "RefoldCLI",
             dependencies: [
-                "RefoldRunner", "RefoldCore", "RefoldSQLite", "RefoldCoordination", "RefoldRedis", "RefoldProcess",
+                "RefoldRunner", "RefoldBench", "RefoldOrderSummary", "RefoldCore", "RefoldSQLite", "RefoldCoordination", "RefoldRedis", "RefoldProcess",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
         .executableTarget(name: "refold", dependencies: ["RefoldCLI"], swiftSettings: strict),
+        // For users' tests: a fold harness, the order workload generator, a private redis-server.
+        .target(
+            name: "RefoldTesting",
+            dependencies: ["RefoldCore", "RefoldOrderSummary", "RefoldProcess"],
+            swiftSettings: strict
+        ),
 
         // Tests. The fixture is a user's binary in miniature: its own projections, refold's CLI.
-        .executableTarget(name: "refold-fixture", dependencies: ["RefoldCLI", "RefoldCore"], path: "Tests/RefoldFixture", swiftSettings: strict),
-        .target(name: "RefoldTestSupport", dependencies: ["RefoldRedis", "RefoldProcess"], path: "Tests/RefoldTestSupport", swiftSettings: strict),
+        .executableTarget(name: "refold-fixture", dependencies: ["RefoldCLI", "RefoldCore", "RefoldOrderSummary"], path: "Tests/RefoldFixture", swiftSettings: strict),
+        .target(name: "RefoldTestSupport", dependencies: ["RefoldTesting", "RefoldRedis", "RefoldProcess"], path: "Tests/RefoldTestSupport", swiftSettings: strict),
+        .testTarget(name: "RefoldJSONTests", dependencies: ["RefoldJSON"], swiftSettings: strict),
         .testTarget(name: "RefoldRedisTests", dependencies: ["RefoldRedis", "RefoldTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "RefoldCoordinationTests",
             dependencies: ["RefoldCoordination", "RefoldProcess", "RefoldTestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
-        .testTarget(name: "RefoldCoreTests", dependencies: ["RefoldCore"], swiftSettings: strict),
-        .testTarget(name: "RefoldSQLiteTests", dependencies: ["RefoldSQLite", "RefoldTestSupport"], swiftSettings: strict),
+        .testTarget(name: "RefoldCoreTests", dependencies: ["RefoldCore", "RefoldTesting"], swiftSettings: strict),
+        .testTarget(name: "RefoldOrderSummaryTests", dependencies: ["RefoldOrderSummary", "RefoldTesting"], swiftSettings: strict),
+        .testTarget(name: "RefoldSQLiteTests", dependencies: ["RefoldSQLite", "RefoldOrderSummary", "RefoldTestSupport"], swiftSettings: strict),
         .testTarget(name: "RefoldRunnerTests", dependencies: ["RefoldRunner", "RefoldCoordination", "RefoldCore", "RefoldRedis"], swiftSettings: strict),
+        .testTarget(name: "RefoldBenchTests", dependencies: ["RefoldBench"], swiftSettings: strict),
         .testTarget(
             name: "RefoldCLITests",
             dependencies: ["RefoldCLI", "RefoldTestSupport"],

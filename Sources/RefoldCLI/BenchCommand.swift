@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import RefoldCoordination
+import RefoldBench
 import RefoldCore
+import RefoldOrderSummary
 import RefoldProcess
 import RefoldRedis
 import RefoldRunner
@@ -90,7 +92,7 @@ struct BenchEndToEndCommand: ParsableCommand {
             path = "\(try cacheDirectory())/bench-\(size)-\(aggregates)-\(skew).db"
             if !FileManager.default.fileExists(atPath: path) {
                 say("generating \(size) events for \(aggregates) aggregates (cached at \(path))")
-                try SQLiteDatasetWriter.write(DatasetSpec(size: size, aggregates: aggregates, seed: 1, skew: skew), to: path)
+                try SQLiteDatasetWriter.write(DatasetGenerator(DatasetSpec(size: size, aggregates: aggregates, seed: 1, skew: skew)), to: path)
             }
         }
         let resolved = try ResolvedRedis(redis)

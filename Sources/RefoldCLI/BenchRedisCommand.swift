@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import RefoldBench
 import RefoldCore
+import RefoldOrderSummary
 import RefoldProcess
 import RefoldRedis
 

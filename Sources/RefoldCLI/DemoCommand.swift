@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import RefoldBench
 import RefoldCore
+import RefoldOrderSummary
 import RefoldProcess
 import RefoldRunner
 import RefoldSQLite
@@ -41,7 +43,7 @@ struct DemoCommand: ParsableCommand {
             let bar = ProgressBar(label: "generate")
             let start = Date()
             let spec = DatasetSpec(size: size, aggregates: aggregates, seed: 1, skew: 0.5, malformed: 25, gaps: 10, nullAggregates: 100)
-            try SQLiteDatasetWriter.write(spec, to: events) { bar.update(done: Int64($0), total: Int64(size)) }
+            try SQLiteDatasetWriter.write(DatasetGenerator(spec), to: events) { bar.update(done: Int64($0), total: Int64(size)) }
             bar.finish()
             print(String(format: "   wrote %d events in %.1f s", size, Date().timeIntervalSince(start)))
         }

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import RefoldBench
 import RefoldCore
+import RefoldOrderSummary
 import RefoldSQLite
 
 /// `refold generate PATH --size N --aggregates M --seed S …`
@@ -42,7 +44,7 @@ struct GenerateCommand: ParsableCommand {
         let spec = DatasetSpec(size: size, aggregates: aggregates, seed: seed, skew: skew, malformed: malformed, gaps: gaps, nullAggregates: nullAggregates)
         let bar = ProgressBar(label: "generate")
         let start = Date()
-        let count = try SQLiteDatasetWriter.write(spec, to: path) { done in bar.update(done: Int64(done), total: Int64(size)) }
+        let count = try SQLiteDatasetWriter.write(DatasetGenerator(spec), to: path) { done in bar.update(done: Int64(done), total: Int64(size)) }
         bar.finish()
         let seconds = Date().timeIntervalSince(start)
         if output.json {

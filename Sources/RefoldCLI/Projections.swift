@@ -1,9 +1,14 @@
 import RefoldCore
+import RefoldOrderSummary
 import Synchronization
 
-/// The projections this binary knows. `RefoldMain.run(projections:)` adds a user's own.
+/// The projections this binary knows: `order_summary`, registered here exactly as a user's
+/// projection is, and whatever `RefoldMain.run(projections:)` adds.
 enum Projections {
-    private static let registry = Mutex(ProjectionRegistry.builtIn)
+    /// The ones every refold binary carries.
+    static let builtIn: [AnyProjection] = [AnyProjection(OrderSummaryProjection())]
+
+    private static let registry = Mutex(ProjectionRegistry(builtIn))
 
     static func register(_ projections: [AnyProjection]) {
         registry.withLock { current in

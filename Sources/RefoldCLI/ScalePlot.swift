@@ -1,3 +1,4 @@
+import RefoldBench
 import Foundation
 import RefoldRunner
 

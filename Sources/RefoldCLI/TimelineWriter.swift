@@ -1,6 +1,8 @@
 import Foundation
 import RefoldCoordination
+import RefoldBench
 import RefoldCore
+import RefoldOrderSummary
 import RefoldRunner
 
 /// Draws a rebuild as an SVG: one lane per worker, each task a bar from its server-side start

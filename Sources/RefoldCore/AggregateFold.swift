@@ -1,36 +1,3 @@
-/// Consumes events in (aggregate, version, position) order and produces rows and quarantines.
-public protocol EventFold: AnyObject {
-    /// Folds one event. Events must arrive grouped by aggregate, in version order.
-    /// Throws only what is not a data error (data errors quarantine the aggregate).
-    func consume(_ event: EventView) throws
-    /// Ends the current aggregate (call once after the last event).
-    func finish()
-    /// Takes the rows and quarantine records produced so far.
-    func drain() -> (rows: [FoldedRow], quarantined: [QuarantineRecord])
-    /// Rows waiting to be drained.
-    var pendingRows: Int { get }
-    /// Events consumed.
-    var eventsConsumed: Int { get }
-    /// Distinct aggregates seen.
-    var aggregatesSeen: Int { get }
-    /// Set by strict mode: the first quarantine, if any.
-    var firstQuarantine: QuarantineRecord? { get }
-}
-
-/// A projection failed on an event with an error that is not a data error: the task fails
-/// (and is retried); the aggregate is not quarantined, because the data may be fine.
-public struct ProjectionFailure: Error, Sendable, CustomStringConvertible {
-    public let projection: String
-    public let aggregate: String
-    public let version: Int64?
-    public let position: Int64
-    public let underlying: String
-
-    public var description: String {
-        "projection \(projection) failed on aggregate \(aggregate) at version \(version.map(String.init) ?? "NULL") (position \(position)): \(underlying)"
-    }
-}
-
 /// The fold engine for one projection.
 ///
 /// **Per-aggregate order is kept here.** The event source delivers each aggregate's events

@@ -1,49 +1,3 @@
-/// What one task of a rebuild did; stored as the task's result (JSON) in the protocol.
-public struct TaskSummary: Sendable, Equatable {
-    public var events: Int
-    public var aggregates: Int
-    public var rows: Int
-    public var quarantined: [QuarantineRecord]
-    public var seconds: Double
-    /// The worker process's peak resident memory when it finished the task, in KiB.
-    public var peakRSSKilobytes: Int64?
-
-    public init(events: Int = 0, aggregates: Int = 0, rows: Int = 0, quarantined: [QuarantineRecord] = [], seconds: Double = 0, peakRSSKilobytes: Int64? = nil) {
-        self.events = events
-        self.aggregates = aggregates
-        self.rows = rows
-        self.quarantined = quarantined
-        self.seconds = seconds
-        self.peakRSSKilobytes = peakRSSKilobytes
-    }
-}
-
-/// A dead task as the report lists it.
-public struct DeadTaskReport: Sendable, Equatable {
-    public var task: String
-    public var attempts: Int
-    public var error: String
-
-    public init(task: String, attempts: Int, error: String) {
-        self.task = task
-        self.attempts = attempts
-        self.error = error
-    }
-}
-
-/// A completed task whose result the coordinator refused (see `RebuildResultCheck`).
-public struct RejectedTaskReport: Sendable, Equatable {
-    public var task: String
-    public var worker: String
-    public var reason: String
-
-    public init(task: String, worker: String, reason: String) {
-        self.task = task
-        self.worker = worker
-        self.reason = reason
-    }
-}
-
 /// The report of one rebuild (`--json` keys of the CLI contract).
 public struct RebuildReport: Sendable, Equatable {
     public var projection: String
@@ -100,24 +54,5 @@ public struct RebuildReport: Sendable, Equatable {
     /// The slowest task and its time.
     public var slowestTask: (task: String, seconds: Double)? {
         taskSeconds.max { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }.map { ($0.key, $0.value) }
-    }
-}
-
-/// Small statistics used by reports and benchmarks.
-public enum Statistics {
-    /// Nearest-rank percentile; 0 for an empty list.
-    public static func percentile(_ values: [Double], _ p: Double) -> Double {
-        guard !values.isEmpty else { return 0 }
-        let sorted = values.sorted()
-        let rank = Int((p / 100 * Double(sorted.count)).rounded(.up))
-        return sorted[min(max(rank, 1), sorted.count) - 1]
-    }
-
-    /// The median (mean of the middle two for an even count).
-    public static func median(_ values: [Double]) -> Double {
-        guard !values.isEmpty else { return 0 }
-        let sorted = values.sorted()
-        let middle = sorted.count / 2
-        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
     }
 }

@@ -18,7 +18,7 @@ public struct WorkerHandlers: Sendable {
     public let overrides: LocationOverrides
     public let registry: ProjectionRegistry
 
-    public init(overrides: LocationOverrides = LocationOverrides(), registry: ProjectionRegistry = .builtIn) {
+    public init(overrides: LocationOverrides = LocationOverrides(), registry: ProjectionRegistry) {
         self.overrides = overrides
         self.registry = registry
     }

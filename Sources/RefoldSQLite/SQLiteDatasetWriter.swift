@@ -1,8 +1,8 @@
 import Foundation
 import RefoldCore
 
-/// Writes a generated dataset as a new SQLite file with exactly the table and indexes
-/// Laravel's migration creates for `stored_events`.
+/// Writes events as a new SQLite file with exactly the table and indexes Laravel's migration
+/// creates for `stored_events` (`refold generate` feeds it the order workload generator).
 public enum SQLiteDatasetWriter {
     /// The schema of spatie/laravel-event-sourcing's migration, as Laravel emits it for SQLite.
     public static let laravelSchema = """
@@ -16,9 +16,10 @@ public enum SQLiteDatasetWriter {
         CREATE INDEX "stored_events_event_class_index" on "stored_events" ("event_class");
         """
 
-    /// Writes the dataset to `path` (which must not exist); the file appears only when complete.
+    /// Writes `events` to `path` (which must not exist), one a second from 2024-01-01 00:00:00
+    /// UTC, positions 1, 2, 3 …; the file appears only when complete.
     @discardableResult
-    public static func write(_ spec: DatasetSpec, to path: String, progress: (Int) -> Void = { _ in }) throws(StoreError) -> Int {
+    public static func write<Events: Sequence>(_ events: Events, to path: String, progress: (Int) -> Void = { _ in }) throws(StoreError) -> Int where Events.Element == NewEvent {
         guard !FileManager.default.fileExists(atPath: path) else {
             throw StoreError(.badInput, "\(path) already exists; refold generate never overwrites a database (remove it or pick another path).")
         }
@@ -40,7 +41,7 @@ public enum SQLiteDatasetWriter {
             var count = 0
             var day = -1
             var dayText = ""
-            for event in DatasetGenerator(spec) {
+            for event in events {
                 // One event a second from 2024-01-01 00:00:00 UTC.
                 let second = count
                 if second / 86_400 != day {

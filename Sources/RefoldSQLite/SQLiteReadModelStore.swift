@@ -291,7 +291,7 @@ public final class SQLiteReadModelStore {
         while try statement.step() {
             records.append(QuarantineRecord(
                 aggregate: statement.text(0), version: statement.isNull(1) ? nil : statement.int64(1),
-                position: statement.int64(2), code: QuarantineCode(rawValue: statement.text(3)) ?? .badPayload,
+                position: statement.int64(2), code: QuarantineCode(rawValue: statement.text(3)),
                 reason: statement.text(4)))
         }
         return records

@@ -48,7 +48,7 @@ import Testing
     }
 
     @Test func killNineOfAWorkerMidTaskStillJoinsAndCountsTheRetry() throws {
-        let redis = try RedisServerProcess()
+        let redis = try RedisTestServer()
         let client = try coordination(redis.url)
         let (events, models) = (try events(), try models())
         let timeline = URL(fileURLWithPath: models).deletingLastPathComponent().appendingPathComponent("timeline.svg").path
@@ -98,7 +98,7 @@ import Testing
     }
 
     @Test func stoppedWorkerPastItsLeaseHasItsCompletionRejectedAndCarriesOn() throws {
-        let redis = try RedisServerProcess()
+        let redis = try RedisTestServer()
         let client = try coordination(redis.url)
         let (events, models) = (try events(), try models())
         let first = try RefoldRun.start(["worker", "--redis", redis.url])
@@ -166,7 +166,7 @@ import Testing
     }
 
     @Test func redisRestartDuringARebuildNeverLeavesAWrongModel() throws {
-        let redis = try RedisServerProcess(appendOnly: true)
+        let redis = try RedisTestServer(appendOnly: true)
         let client = try coordination(redis.url)
         let (events, models) = (try events(), try models())
         let coordinator = try RefoldRun.start(["rebuild", "order_summary", "--events", events, "--read-models", models,
@@ -189,7 +189,7 @@ import Testing
     }
 
     @Test func sigtermToAWorkerMidTaskExitsZeroAndTheTaskCompletesElsewhere() throws {
-        let redis = try RedisServerProcess()
+        let redis = try RedisTestServer()
         let client = try coordination(redis.url)
         let (events, models) = (try events(), try models())
         let leaving = try RefoldRun.start(["worker", "--redis", redis.url])
@@ -225,7 +225,7 @@ import Testing
     }
 
     @Test func aSecondCoordinatorForTheSameModelIsRefused() throws {
-        let redis = try RedisServerProcess()
+        let redis = try RedisTestServer()
         let (events, models) = (try events(), try models())
         let first = try RefoldRun.start(["rebuild", "order_summary", "--events", events, "--read-models", models,
                                          "--workers", "1", "--tasks", "4", "--redis", redis.url])
@@ -285,7 +285,7 @@ import Testing
     }
 
     @Test func ctrlCCancelsTheJobStopsTheWorkersAndDropsTheShadow() throws {
-        let redis = try RedisServerProcess()
+        let redis = try RedisTestServer()
         let client = try coordination(redis.url)
         let (events, models) = (try events(), try models())
         let coordinator = try RefoldRun.start(["rebuild", "order_summary", "--events", events, "--read-models", models,
@@ -312,7 +312,7 @@ import Testing
     }
 
     @Test func aWorkerWithAnotherProjectionVersionSkipsTheJobWithoutClaiming() throws {
-        let redis = try RedisServerProcess()
+        let redis = try RedisTestServer()
         let client = try coordination(redis.url)
         let (events, models) = (try events(), try models())
         let stranger = try RefoldRun.start(["worker", "--redis", redis.url], environment: ["REFOLD_FIXTURE_ORDER_SUMMARY_VERSION": "2"], binary: try Executables.fixture())
@@ -352,7 +352,7 @@ import Testing
     }
 
     @Test func operatorsSeeAndCancelARunningJob() throws {
-        let redis = try RedisServerProcess()
+        let redis = try RedisTestServer()
         let (events, models) = (try events(), try models())
         let coordinator = try RefoldRun.start(["rebuild", "order_summary", "--events", events, "--read-models", models,
                                                "--workers", "0", "--tasks", "4", "--redis", redis.url])
@@ -380,7 +380,7 @@ import Testing
     }
 
     @Test func passwordProtectedRedisWorksAndThePasswordIsNeverPrinted() throws {
-        let redis = try RedisServerProcess()
+        let redis = try RedisTestServer()
         try coordination(redis.url).redis.send(RedisCommand("CONFIG", "SET", "requirepass", "s3cr3t-pw"))
         let (events, models) = (try events(), try models())
         let url = "redis://:s3cr3t-pw@127.0.0.1:\(redis.port)"

@@ -112,7 +112,7 @@ import Testing
     }
 
     @Test func aForeignClientCompletingTasksWithJunkIsNotSwappedIn() throws {
-        let redis = try RedisServerProcess()
+        let redis = try RedisTestServer()
         let client = try coordination(redis.url)
         let app = try copyOfEvents()
         #expect(try RefoldRun.run(["rebuild", "order_summary", "--events", app, "--inline"]).code == 0)
@@ -147,7 +147,7 @@ import Testing
     }
 
     @Test func aWorkerSkipsAJobOfAKindItCannotRunWithoutClaimingIt() throws {
-        let redis = try RedisServerProcess()
+        let redis = try RedisTestServer()
         let client = try coordination(redis.url)
         let job = "mystery-\(UUID().uuidString.prefix(8))"
         try client.fork(jobID: job, settings: JobSettings(payload: #"{"kind":"reindex-search"}"#), tasks: [TaskDefinition(id: "t1", spec: "x")])
@@ -165,7 +165,7 @@ import Testing
     // MARK: Redis as it really behaves
 
     @Test func aRebuildStartedWhileRedisLoadsItsDatasetWaitsAndSucceeds() throws {
-        let redis = try RedisServerProcess()
+        let redis = try RedisTestServer()
         let writer = try RedisConnection(RedisConfiguration(url: RedisURL(parsing: redis.url)))
         for batch in 0..<30 {
             _ = try writer.pipeline((0..<1000).map { RedisCommand("SET", "filler:\(batch):\($0)", "value") })
@@ -202,7 +202,7 @@ import Testing
     // MARK: Workers that cannot do the work
 
     @Test func aWorkerThatLostItsEventsFileHandsTasksBackAndTheJobStillJoins() throws {
-        let redis = try RedisServerProcess()
+        let redis = try RedisTestServer()
         let app = try copyOfEvents()
         let models = URL(fileURLWithPath: app).deletingLastPathComponent().appendingPathComponent("models.db").path
         let missing = try TemporaryDirectory.make().appendingPathComponent("missing.db").path
@@ -235,7 +235,7 @@ import Testing
     }
 
     @Test func noWorkerAtAllCancelsAfterTheWaitForWorkers() throws {
-        let redis = try RedisServerProcess()
+        let redis = try RedisTestServer()
         let app = try copyOfEvents()
         let result = try RefoldRun.run(["rebuild", "order_summary", "--events", app, "--workers", "0", "--redis", redis.url, "--wait-for-workers", "2s"], timeout: 60)
         #expect(result.code == 3, "\(result.stderr)")
@@ -250,7 +250,7 @@ import Testing
     // MARK: Say the truth
 
     @Test func sigtermToTheCoordinatorExits143AndCancelsCleanly() throws {
-        let redis = try RedisServerProcess()
+        let redis = try RedisTestServer()
         let client = try coordination(redis.url)
         let app = try copyOfEvents()
         let models = URL(fileURLWithPath: app).deletingLastPathComponent().appendingPathComponent("models.db").path
@@ -271,7 +271,7 @@ import Testing
     }
 
     @Test func statusShowsFinishedJobsAndAnOperatorsCancelIsNamed() throws {
-        let redis = try RedisServerProcess()
+        let redis = try RedisTestServer()
         let client = try coordination(redis.url)
         let app = try copyOfEvents()
         let models = URL(fileURLWithPath: app).deletingLastPathComponent().appendingPathComponent("models.db").path

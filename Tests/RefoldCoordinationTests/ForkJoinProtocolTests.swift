@@ -216,7 +216,7 @@ import Testing
 
     @Test func scriptFlushInTheMiddleOfARunDoesNotBreakIt() throws {
         // A server of its own: flushing the shared one's scripts would disturb other tests.
-        let server = try RedisServerProcess()
+        let server = try RedisTestServer()
         let coordinator = try client(server.url)
         let job = jobID()
         try coordinator.fork(jobID: job, settings: settings(), tasks: tasks(10))
@@ -260,7 +260,7 @@ import Testing
     }
 
     @Test func tokensStayUniqueAcrossARestartThatLosesWrites() throws {
-        let server = try RedisServerProcess(appendOnly: true)
+        let server = try RedisTestServer(appendOnly: true)
         let coordinator = try client(server.url)
         let job = jobID()
         try coordinator.fork(jobID: job, settings: settings(), tasks: tasks(400))

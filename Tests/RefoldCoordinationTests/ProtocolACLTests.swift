@@ -19,7 +19,7 @@ import Testing
         let protocolDoc = try String(contentsOf: LuaScriptsTests.luaDirectory.deletingLastPathComponent().appendingPathComponent("docs/PROTOCOL.md"), encoding: .utf8)
         #expect(protocolDoc.contains(Self.refoldUser))
         #expect(protocolDoc.contains(Self.readerUser))
-        let server = try RedisServerProcess()
+        let server = try RedisTestServer()
         let admin = try RedisConnection(RedisConfiguration(url: RedisURL(parsing: server.url)))
         for line in [Self.refoldUser, Self.readerUser] {
             try admin.send(RedisCommand("ACL", arguments: line.split(separator: " ").dropFirst().map(String.init)))

@@ -39,7 +39,7 @@ import Testing
     }
 
     @Test func aHandlerThrowingAnyOtherErrorFailsTheTaskAndItsAttemptsRunOut() throws {
-        let redis = try RedisServerProcess()
+        let redis = try RedisTestServer()
         let coordinator = try client(redis.url)
         let job = "poison-\(UUID().uuidString.prefix(8))"
         try coordinator.fork(jobID: job, settings: JobSettings(maxAttempts: 3, backoffMilliseconds: 1, payload: "{}"), tasks: [TaskDefinition(id: "t", spec: "")])
@@ -63,7 +63,7 @@ import Testing
     }
 
     @Test func aTaskThisWorkerCannotRunHereIsHandedBackWithoutSpendingAnAttempt() throws {
-        let redis = try RedisServerProcess()
+        let redis = try RedisTestServer()
         let coordinator = try client(redis.url)
         let job = "nothere-\(UUID().uuidString.prefix(8))"
         try coordinator.fork(jobID: job, settings: JobSettings(maxAttempts: 1, payload: "{}"), tasks: (0..<4).map { TaskDefinition(id: "t\($0)", spec: "") })

@@ -3,6 +3,7 @@
 import Foundation
 import RefoldCLI
 import RefoldCore
+import RefoldOrderSummary
 
 /// The README's second projection: how many items each order ever had added.
 struct ItemCountProjection: Projection {

@@ -47,7 +47,7 @@ import Testing
     @Test func evalshaSurvivesScriptFlush() throws {
         let script = RedisScript(name: "echo", source: "return 'echo:' .. ARGV[1]")
         // A server of its own: flushing the shared one's scripts would disturb other tests.
-        let server = try RedisServerProcess()
+        let server = try RedisTestServer()
         let redis = try connect(server.url, scripts: [script])
         #expect(try redis.evalScript("echo", keys: [], arguments: ["a"]).string == "echo:a")
         // A second connection flushes the script cache behind the first one's back.
@@ -62,7 +62,7 @@ import Testing
     }
 
     @Test func reconnectsAfterServerRestartOnSamePort() throws {
-        let server = try RedisServerProcess()
+        let server = try RedisTestServer()
         let script = RedisScript(name: "one", source: "return 1")
         let redis = try connect(server.url, scripts: [script])
         try redis.send(RedisCommand("SET", "k", "v"))
@@ -76,7 +76,7 @@ import Testing
     }
 
     @Test func stoppedServerFailsFastWithAClearError() throws {
-        let server = try RedisServerProcess()
+        let server = try RedisTestServer()
         let port = server.port
         let redis = try connect(server.url, commandTimeout: 1)
         server.stop()
@@ -88,7 +88,7 @@ import Testing
     }
 
     @Test func hungServerTimesOutWithinCommandTimeout() throws {
-        let server = try RedisServerProcess()
+        let server = try RedisTestServer()
         let redis = try connect(server.url, commandTimeout: 0.5)
         server.pause(true)
         defer { server.pause(false) }
@@ -102,7 +102,7 @@ import Testing
     }
 
     @Test func wrongPasswordIsRefusedWithoutLeakingIt() throws {
-        let server = try RedisServerProcess()
+        let server = try RedisTestServer()
         let admin = try connect(server.url)
         try admin.send(RedisCommand("CONFIG", "SET", "requirepass", "right-one"))
         let error = #expect(throws: RedisError.self) { try connect("redis://:wrong-secret@127.0.0.1:\(server.port)") }

@@ -8,7 +8,7 @@ import Testing
 @Suite struct SQLiteStoreTests {
     func dataset(_ spec: DatasetSpec) throws -> String {
         let path = try TemporaryDirectory.make().appendingPathComponent("events.db").path
-        try SQLiteDatasetWriter.write(spec, to: path)
+        try SQLiteDatasetWriter.write(DatasetGenerator(spec), to: path)
         return path
     }
 

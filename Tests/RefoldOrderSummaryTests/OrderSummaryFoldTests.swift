@@ -1,4 +1,4 @@
-import RefoldCore
+import RefoldTesting
 import Testing
 
 @Suite struct OrderSummaryFoldTests {
@@ -90,14 +90,16 @@ import Testing
              row: (state(status: "paid", paid: Int64.max), 2), quarantine: (.badPayload, 3)),
     ]
 
+    let harness = FoldHarness(OrderSummaryProjection())
+
     @Test(arguments: cases)
-    func foldCase(_ test: Case) {
+    func foldCase(_ test: Case) throws {
         let events = test.events.map { TestEvent(version: $0.0, type: $0.1, payload: $0.2) }
-        let (rows, quarantined) = fold(OrderSummaryProjection(), events)
+        let result = try harness.fold(events)
+        let (rows, quarantined) = (result.rows, result.quarantined)
         if let (data, version) = test.row {
             #expect(rows.count == 1)
-            #expect(rows.first?.version == version)
-            #expect(rows.first.flatMap { try? JSONScanner.parse($0.data) } == tree(data), "got \(rows.first.map { String(decoding: $0.data, as: UTF8.self) } ?? "no row")")
+            #expect(result.row("order-1") == FoldResult.Row(version: version, json: data))
         } else {
             #expect(rows.isEmpty, "expected no row")
         }
@@ -112,24 +114,38 @@ import Testing
         }
     }
 
-    @Test func aggregatesAreIndependentAndOrdered() {
+    @Test func aggregatesAreIndependentAndOrdered() throws {
         var events: [TestEvent] = []
         for name in ["a", "b", "c"] {
             events.append(TestEvent(aggregate: name, version: 1, type: "OrderPlaced", payload: #"{"customer_id":"\#(name)","currency":"EUR"}"#))
             events.append(TestEvent(aggregate: name, version: name == "b" ? 3 : 2, type: "OrderPaid", payload: #"{"amount_cents":7}"#))
         }
-        let (rows, quarantined) = fold(OrderSummaryProjection(), events)
+        let result = try harness.fold(events)
+        let (rows, quarantined) = (result.rows, result.quarantined)
         #expect(rows.map { String(decoding: $0.aggregate, as: UTF8.self) } == ["a", "b", "c"])
         #expect(rows.map(\.version) == [2, 1, 2])
         #expect(quarantined.map(\.aggregate) == ["b"])
         #expect(quarantined.first?.position == 4)
+        #expect(result.quarantine("b")?.code == .versionGap)
     }
 
-    @Test func rowDataIsCanonicalAndStable() {
+    @Test func theHarnessReadsEventsInTableOrderWhateverOrderTheyAreGiven() throws {
+        let shuffled = [
+            TestEvent(aggregate: "z", version: 2, type: "OrderPaid", payload: #"{"amount_cents":1}"#),
+            TestEvent(aggregate: "a", version: 1, type: "OrderPlaced", payload: #"{"customer_id":"c","currency":"EUR"}"#),
+            TestEvent(aggregate: "z", version: 1, type: "OrderPlaced", payload: #"{"customer_id":"c","currency":"EUR"}"#),
+        ]
+        let result = try harness.fold(shuffled)
+        #expect(result.row("z")?.version == 2)
+        #expect(result.row("a")?.version == 1)
+        #expect(result.row("missing") == nil)
+    }
+
+    @Test func rowDataIsCanonicalAndStable() throws {
         let events = [Self.placed, TestEvent(version: 2, type: "ItemAdded", payload: #"{"sku":"b\"q","qty":1,"price_cents":2}"#),
                       TestEvent(version: 3, type: "ItemAdded", payload: #"{"sku":"a\u00e9","qty":1,"price_cents":2}"#)]
-        let once = fold(OrderSummaryProjection(), events).rows
-        let twice = fold(OrderSummaryProjection(), events).rows
+        let once = try harness.fold(events).rows
+        let twice = try harness.fold(events).rows
         #expect(once == twice)
         let text = String(decoding: once[0].data, as: UTF8.self)
         #expect(text.contains(#""aé":{"qty":1,"price_cents":2},"b\"q":"#))

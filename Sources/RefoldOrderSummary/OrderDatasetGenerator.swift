@@ -1,55 +1,4 @@
-/// A small, fast, seedable generator (SplitMix64): the same seed gives the same dataset on
-/// every machine and every Swift version.
-public struct SeededRandom: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    public init(seed: UInt64) {
-        state = seed
-    }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-/// One generated event row, in the Laravel layout.
-public struct GeneratedEvent: Sendable, Equatable {
-    public var aggregate: String?
-    public var version: Int64?
-    public var eventClass: String
-    public var payload: String
-    public var metaData: String
-}
-
-/// Describes a dataset: `refold generate`'s options.
-public struct DatasetSpec: Sendable, Equatable {
-    /// Total events, NULL-aggregate rows included.
-    public var size: Int
-    public var aggregates: Int
-    public var seed: UInt64
-    /// Zipf exponent of events per aggregate: 0 is uniform, 1 is strongly skewed.
-    public var skew: Double
-    /// Handled events whose payload is made invalid.
-    public var malformed: Int
-    /// Aggregates with a skipped version.
-    public var gaps: Int
-    /// Rows with a NULL aggregate (not projected).
-    public var nullAggregates: Int
-
-    public init(size: Int, aggregates: Int, seed: UInt64 = 1, skew: Double = 0, malformed: Int = 0, gaps: Int = 0, nullAggregates: Int = 0) {
-        self.size = size
-        self.aggregates = aggregates
-        self.seed = seed
-        self.skew = skew
-        self.malformed = malformed
-        self.gaps = gaps
-        self.nullAggregates = nullAggregates
-    }
-}
+import RefoldCore
 
 /// Produces a realistic, deterministic order workload: orders are placed, items added and
 /// removed, paid, shipped, cancelled, with unknown event types mixed in, namespaced classes,
@@ -130,12 +79,12 @@ public struct DatasetGenerator: Sequence, IteratorProtocol {
         }
     }
 
-    public mutating func next() -> GeneratedEvent? {
+    public mutating func next() -> NewEvent? {
         guard emitted < spec.size else { return nil }
         emitted += 1
         if nullLeft > 0, (emitted % nullEvery == 0 || cursor >= order.count) {
             nullLeft -= 1
-            return GeneratedEvent(aggregate: nil, version: nil, eventClass: "App\\Events\\SystemTick", payload: #"{"tick":\#(emitted)}"#, metaData: "{}")
+            return NewEvent(aggregate: nil, version: nil, eventClass: "App\\Events\\SystemTick", payload: #"{"tick":\#(emitted)}"#, metaData: "{}")
         }
         guard cursor < order.count else {
             emitted = spec.size
@@ -155,7 +104,7 @@ public struct DatasetGenerator: Sequence, IteratorProtocol {
             nextMalformed = emitted + malformedEvery
             payload = Self.malformedPayload(type, &random)
         }
-        return GeneratedEvent(
+        return NewEvent(
             aggregate: ids[Int(aggregate)], version: version, eventClass: Self.namespaced(type, &random),
             payload: payload, metaData: #"{"aggregate-root-version":\#(version)}"#)
     }

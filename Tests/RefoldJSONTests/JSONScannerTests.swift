@@ -1,4 +1,4 @@
-import RefoldCore
+import RefoldJSON
 import Testing
 
 @Suite struct JSONScannerTests {
@@ -69,4 +69,9 @@ import Testing
         JSONWriter.canonical(try #require(tree(#"{"b":1,"a":"\u0001"}"#)), to: &out)
         #expect(String(decoding: out, as: UTF8.self) == #"{"a":"\u0001","b":1}"#)
     }
+}
+
+/// A JSON tree from text (test expectations).
+func tree(_ text: String) -> JSONTree? {
+    try? JSONScanner.parse(Array(text.utf8))
 }

@@ -1,6 +1,7 @@
 import Foundation
 import RefoldCoordination
 import RefoldRedis
+import RefoldRunner
 
 /// Fork-join of N no-op tasks over W local worker processes: the protocol's own cost,
 /// without any events to fold. Used by `refold bench coordination` and `refold bench`.

@@ -2,9 +2,15 @@ import Foundation
 import RefoldProcess
 import Synchronization
 
-/// A private `redis-server` on a free loopback port, for tests that restart or stop it.
-/// Killed when stopped or when the test process exits.
-public final class RedisServerProcess: Sendable {
+/// A private `redis-server` on a free loopback port in a temporary folder, for tests: one per
+/// test that restarts, pauses or kills its Redis, or a shared one for a suite. Stopped on
+/// `stop()`, on deinit, and when the test process exits.
+///
+/// ```swift
+/// let redis = try RedisTestServer()
+/// let result = try RefoldRun.run(["rebuild", "my_model", "--events", path, "--redis", redis.url])
+/// ```
+public final class RedisTestServer: Sendable {
     public let port: Int
     public let directory: URL
     private let appendOnly: Bool
@@ -36,7 +42,7 @@ public final class RedisServerProcess: Sendable {
         arguments += appendOnly ? ["--appendonly", "yes", "--appendfsync", "everysec"] : ["--appendonly", "no"]
         arguments += extra
         let child = try ChildProcess(
-            executable: try Executables.find("redis-server").path, arguments: arguments,
+            executable: try Programs.find("redis-server").path, arguments: arguments,
             standardOutput: .null, standardError: .null)
         ChildProcesses.register(child.pid)
         process.withLock { $0 = child }
@@ -70,30 +76,5 @@ public final class RedisServerProcess: Sendable {
         process.withLock { child in
             child?.signal(paused ? SIGSTOP : SIGCONT)
         }
-    }
-}
-
-/// Child processes started by tests, killed if the test process exits first.
-public enum ChildProcesses {
-    private static let pids = Mutex<Set<Int32>>([])
-    private static let installed = Mutex(false)
-
-    public static func register(_ pid: Int32) {
-        pids.withLock { _ = $0.insert(pid) }
-        installed.withLock { done in
-            guard !done else { return }
-            done = true
-            atexit {
-                for pid in ChildProcesses.snapshot() { kill(pid, SIGKILL) }
-            }
-        }
-    }
-
-    public static func unregister(_ pid: Int32) {
-        pids.withLock { _ = $0.remove(pid) }
-    }
-
-    static func snapshot() -> Set<Int32> {
-        pids.withLock { $0 }
     }
 }

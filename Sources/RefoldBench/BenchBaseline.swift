@@ -1,53 +1,4 @@
-/// One measured figure over repeats: medians are reported, with min and max.
-public struct BenchFigure: Sendable, Equatable {
-    public let name: String
-    public let samples: [Double]
-
-    public init(name: String, samples: [Double]) {
-        self.name = name
-        self.samples = samples
-    }
-
-    public var median: Double { Statistics.median(samples) }
-    public var min: Double { samples.min() ?? 0 }
-    public var max: Double { samples.max() ?? 0 }
-}
-
-/// A ratio measured within one run (so it holds on noisy machines), and which way is better.
-public struct BenchRatio: Sendable, Equatable {
-    public let name: String
-    public let value: Double
-    public let higherIsBetter: Bool
-
-    public init(name: String, value: Double, higherIsBetter: Bool) {
-        self.name = name
-        self.value = value
-        self.higherIsBetter = higherIsBetter
-    }
-}
-
-/// A ratio that got worse than the baseline by more than the tolerance.
-public struct BenchRegression: Sendable, Equatable, CustomStringConvertible {
-    public let name: String
-    public let baseline: Double
-    public let current: Double
-    public let higherIsBetter: Bool
-
-    /// The relative change towards worse (0.2 = 20 % worse).
-    public var worseBy: Double {
-        guard baseline != 0 else { return 0 }
-        return higherIsBetter ? (baseline - current) / baseline : (current - baseline) / baseline
-    }
-
-    public var description: String {
-        "\(name): \(format(current)) vs baseline \(format(baseline)) (\(Int((worseBy * 100).rounded()))% worse; \(higherIsBetter ? "higher" : "lower") is better)"
-    }
-
-    private func format(_ value: Double) -> String {
-        let scaled = (value * 1000).rounded() / 1000
-        return "\(scaled)"
-    }
-}
+import RefoldCore
 
 /// A stored set of ratios to compare later runs with (`refold bench --save` / `--baseline`).
 public struct BenchBaseline: Sendable, Equatable {
@@ -141,10 +92,4 @@ public struct BenchBaseline: Sendable, Equatable {
         }
         return Double(text).flatMap { $0 >= 0 && $0 < 10 ? $0 : nil }
     }
-}
-
-/// Why a baseline file could not be read.
-public struct BenchBaselineError: Error, Sendable, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
 }

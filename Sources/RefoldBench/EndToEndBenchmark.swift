@@ -1,5 +1,7 @@
 import Foundation
 import RefoldCore
+import RefoldOrderSummary
+import RefoldRunner
 import RefoldRedis
 import RefoldSQLite
 
@@ -142,7 +144,7 @@ public enum ScaleBenchmark {
             let path = "\(cache)/bench-\(dataset.events)-\(dataset.aggregates).db"
             if !FileManager.default.fileExists(atPath: path) {
                 say("generating \(dataset.events) events for \(dataset.aggregates) aggregates (cached in \(cache))")
-                try SQLiteDatasetWriter.write(DatasetSpec(size: dataset.events, aggregates: dataset.aggregates, seed: 1), to: path)
+                try SQLiteDatasetWriter.write(DatasetGenerator(DatasetSpec(size: dataset.events, aggregates: dataset.aggregates, seed: 1)), to: path)
             }
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("refold-scale-\(getpid())-\(UUID().uuidString.prefix(6))")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

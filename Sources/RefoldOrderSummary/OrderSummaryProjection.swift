@@ -1,3 +1,5 @@
+import RefoldCore
+
 /// The reference projection (the `order_summary` contract): one row per order.
 public struct OrderSummaryProjection: Projection {
     public let name = "order_summary"
@@ -181,4 +183,13 @@ public struct OrderSummaryProjection: Projection {
         guard value >= minimum else { throw DataError(.badPayload, "\"\(name)\" must be ≥ \(minimum), found \(value)") }
         return value
     }
+}
+
+extension QuarantineCode {
+    /// order_summary: a handled event other than `OrderPlaced` before the order exists.
+    public static let beforePlaced: QuarantineCode = "before_placed"
+    /// order_summary: a second `OrderPlaced`.
+    public static let duplicatePlaced: QuarantineCode = "duplicate_placed"
+    /// order_summary: 64-bit arithmetic overflow.
+    public static let overflow: QuarantineCode = "overflow"
 }
