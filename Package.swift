@@ -5,7 +5,6 @@ let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 
 let package = Package(
     name: "Refold",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "refold", targets: ["refold"]),
         .library(name: "RefoldCLI", targets: ["RefoldCLI"]),
@@ -15,12 +14,15 @@ let package = Package(
         .library(name: "RefoldRedis", targets: ["RefoldRedis"]),
         .library(name: "RefoldCoordination", targets: ["RefoldCoordination"]),
         .library(name: "RefoldRunner", targets: ["RefoldRunner"]),
+        .library(name: "RefoldThreads", targets: ["RefoldThreads"]),
         .library(name: "RefoldOrderSummary", targets: ["RefoldOrderSummary"]),
         .library(name: "RefoldTesting", targets: ["RefoldTesting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // The C boundary: one module per C library, nothing but a module map and shim.h.
@@ -39,6 +41,8 @@ let package = Package(
         .executableTarget(name: "EmbedLuaTool", swiftSettings: strict),
         .plugin(name: "EmbedLuaPlugin", capability: .buildTool(), dependencies: ["EmbedLuaTool"]),
 
+        // Threads for blocking calls, so async code can await them (the seam for services).
+        .target(name: "RefoldThreads", dependencies: ["CLinux"], swiftSettings: strict),
         // Child processes and signals (posix_spawn with a clean signal mask, parent-death signal).
         .systemLibrary(name: "CLinux"),
         .target(name: "RefoldProcess", dependencies: ["CLinux"], swiftSettings: strict),
@@ -47,7 +51,7 @@ let package = Package(
         // The fork-join protocol: typed API over lua/*.lua.
         .target(
             name: "RefoldCoordination",
-            dependencies: ["RefoldRedis", "RefoldJSON", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["RefoldRedis", "RefoldJSON", .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics")],
             swiftSettings: strict,
             plugins: ["EmbedLuaPlugin"]
         ),
@@ -62,7 +66,11 @@ let package = Package(
         // Rebuild orchestration: inline runs, the coordinator, the worker side.
         .target(
             name: "RefoldRunner",
-            dependencies: ["RefoldCore", "RefoldSQLite", "RefoldCoordination", "RefoldRedis", "RefoldProcess"],
+            dependencies: [
+                "RefoldCore", "RefoldSQLite", "RefoldCoordination", "RefoldRedis", "RefoldProcess", "RefoldThreads",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
+            ],
             swiftSettings: strict
         ),
         // Benchmarks: end-to-end ratios, coordination throughput, baselines.
@@ -78,6 +86,9 @@ let package = Package(
                 "RefoldRunner", "RefoldBench", "RefoldOrderSummary", "RefoldCore", "RefoldSQLite", "RefoldCoordination", "RefoldRedis", "RefoldProcess",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
@@ -103,6 +114,7 @@ let package = Package(
         .testTarget(name: "RefoldOrderSummaryTests", dependencies: ["RefoldOrderSummary", "RefoldTesting"], swiftSettings: strict),
         .testTarget(name: "RefoldSQLiteTests", dependencies: ["RefoldSQLite", "RefoldOrderSummary", "RefoldTestSupport"], swiftSettings: strict),
         .testTarget(name: "RefoldRunnerTests", dependencies: ["RefoldRunner", "RefoldCoordination", "RefoldCore", "RefoldRedis"], swiftSettings: strict),
+        .testTarget(name: "RefoldThreadsTests", dependencies: ["RefoldThreads", "RefoldCoordination", "RefoldRedis", "RefoldTestSupport"], swiftSettings: strict),
         .testTarget(name: "RefoldBenchTests", dependencies: ["RefoldBench"], swiftSettings: strict),
         .testTarget(
             name: "RefoldCLITests",

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
+import Logging
+import Metrics
 import RefoldCore
+import Synchronization
 
 /// Entry point of the `refold` executable, as a library so a user's package can reuse the
 /// whole command line with its own projections.
@@ -12,9 +15,14 @@ public enum RefoldMain {
     ///   Registering one is one line: `RefoldMain.run(projections: [AnyProjection(MyProjection())])`.
     public static func run(projections: [AnyProjection] = [], arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Never {
         Projections.register(projections)
+        bootstrap()
         do {
             var command = try RefoldCommand.parseAsRoot(joinNegativeValues(arguments))
-            try command.run()
+            if let service = command as? any AsyncParsableCommand {
+                try runAsync(service)
+            } else {
+                try command.run()
+            }
             exit(0)
         } catch let code as ExitCode {
             // Thrown on purpose after a command printed its result (drift, dead tasks).
@@ -42,6 +50,42 @@ public enum RefoldMain {
             StandardError.line("refold: \(mapped.message)")
             exit(mapped.exitCode.rawValue)
         }
+    }
+
+    /// The metrics backend this executable installed (counters and timers kept in memory).
+    static let metrics = MetricsTally()
+
+    /// Logging and metrics are set up here, in the executable, and nowhere else: libraries
+    /// only take a `Logger` and use swift-metrics' facade. Logs go to standard error (standard
+    /// output is for results); `REFOLD_LOG_LEVEL` (trace … critical) sets the level, info by default.
+    static func bootstrap() {
+        let level = ProcessInfo.processInfo.environment["REFOLD_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        MetricsSystem.bootstrap(metrics)
+    }
+
+    /// Runs an async command (a service) from this synchronous entry point: the main thread
+    /// waits while the command runs on Swift's concurrency pool.
+    static func runAsync(_ command: any AsyncParsableCommand) throws {
+        let outcome = Mutex<Result<Void, any Error>?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        let box = UncheckedCommand(command)
+        Task.detached {
+            var command = box.command
+            do {
+                try await command.run()
+                outcome.withLock { $0 = .success(()) }
+            } catch {
+                outcome.withLock { $0 = .failure(error) }
+            }
+            done.signal()
+        }
+        done.wait()
+        try outcome.withLock { $0 }?.get()
     }
 
     /// `--workers -1` reads to ArgumentParser as an option without its value ("Missing value");
@@ -79,4 +123,11 @@ public enum RefoldMain {
             } ?? "refold --help"
         return "refold: \(what) (see '\(help)')"
     }
+}
+
+/// A parsed command handed to the task that runs it. It is only ever used by that task (the
+/// main thread waits meanwhile), so no two threads touch it: the promise `@unchecked` makes.
+private struct UncheckedCommand: @unchecked Sendable {
+    let command: any AsyncParsableCommand
+    init(_ command: any AsyncParsableCommand) { self.command = command }
 }

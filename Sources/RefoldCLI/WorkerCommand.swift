@@ -5,9 +5,12 @@ import RefoldCoordination
 import RefoldProcess
 import RefoldRunner
 import RefoldSQLite
+import ServiceLifecycle
 
-/// `refold worker`: a long-running worker for any job in the index.
-struct WorkerCommand: ParsableCommand {
+/// `refold worker`: a long-running worker for any job in the index, run as a
+/// swift-service-lifecycle service (SIGTERM/SIGINT: finish or hand back the task in hand,
+/// exit 0).
+struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "worker",
         abstract: "Run a worker: claim tasks of any job, fold, write, complete. SIGTERM hands back the current task and exits 0."
@@ -37,7 +40,7 @@ struct WorkerCommand: ParsableCommand {
         try LeaseLimits.check(lease, flag: "--lease")
     }
 
-    func run() throws {
+    func run() async throws {
         if let parentPID { ParentDeath.arm(expectedParent: parentPID) }
         // A location given by flag must be usable here: a worker that cannot read the events
         // would only hand every task back.
@@ -49,7 +52,6 @@ struct WorkerCommand: ParsableCommand {
             }
             _ = try SQLiteConnection(path: absolute, readOnly: true)
         }
-        SignalFlag.install()
         let configuration = try redis.configuration(command: "worker")
         var options = WorkerLoop.Options(workerID: WorkerLoop.Options.defaultWorkerID())
         options.leaseMilliseconds = lease?.milliseconds ?? 0
@@ -62,11 +64,15 @@ struct WorkerCommand: ParsableCommand {
         let loop = WorkerLoop(configuration: configuration, options: options, logger: logger) { jobID, payload in
             try handlers.handler(jobID: jobID, payload: payload)
         }
-        try loop.run(shouldStop: { SignalFlag.isRaised })
-        let stats = loop.currentStatistics
-        logger.info("worker exiting", metadata: [
-            "refold.completed": "\(stats.completed)", "refold.failed": "\(stats.failed)",
-            "refold.released": "\(stats.released)", "refold.abandoned": "\(stats.abandoned)", "refold.stale": "\(stats.stale)",
-        ])
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: [.init(service: WorkerService(loop: loop), successTerminationBehavior: .gracefullyShutdownGroup)],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        defer {
+            let tally = RefoldMain.metrics
+            logger.info("worker exiting", metadata: Dictionary(uniqueKeysWithValues: ["completed", "failed", "released", "abandoned", "stale"].map {
+                ("refold.\($0)", Logger.MetadataValue.string("\(tally.counter("refold_worker_tasks_total", [("outcome", $0)]))"))
+            }))
+        }
+        try await group.run()
     }
 }

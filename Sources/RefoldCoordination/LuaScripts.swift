@@ -7,9 +7,4 @@ public enum LuaScripts {
 
     /// Every script, by file name without `.lua`.
     public static var all: [RedisScript] { EmbeddedLuaScripts.all }
-
-    /// One script's text, or nil.
-    public static func source(named name: String) -> String? {
-        all.first { $0.name == name }?.source
-    }
 }

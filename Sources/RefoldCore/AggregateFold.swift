@@ -23,8 +23,6 @@ public final class AggregateFold<P: Projection>: EventFold {
         self.projection = projection
     }
 
-    public var pendingRows: Int { rows.count }
-
     public func consume(_ event: EventView) throws {
         eventsConsumed += 1
         if !hasCurrent || !current.equals(event.aggregate) {

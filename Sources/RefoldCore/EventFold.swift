@@ -7,8 +7,6 @@ public protocol EventFold: AnyObject {
     func finish()
     /// Takes the rows and quarantine records produced so far.
     func drain() -> (rows: [FoldedRow], quarantined: [QuarantineRecord])
-    /// Rows waiting to be drained.
-    var pendingRows: Int { get }
     /// Events consumed.
     var eventsConsumed: Int { get }
     /// Distinct aggregates seen.

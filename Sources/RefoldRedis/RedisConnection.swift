@@ -28,7 +28,12 @@ public final class RedisConnection: @unchecked Sendable {
     public let configuration: RedisConfiguration
 
     /// How many times this connection has dialed the server (1 after `init`).
-    public private(set) var connectCount = 0
+    public var connectCount: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return dials
+    }
+    private var dials = 0
 
     /// Connects now, so a wrong address fails here with a clear `.unreachable` error.
     public init(_ configuration: RedisConfiguration, scripts: [RedisScript] = []) throws(RedisError) {
@@ -43,13 +48,6 @@ public final class RedisConnection: @unchecked Sendable {
 
     deinit {
         if let context { redisFree(context) }
-    }
-
-    /// Closes the socket; the next command dials again.
-    public func close() {
-        lock.lock()
-        defer { lock.unlock() }
-        dropLocked()
     }
 
     // MARK: Commands
@@ -198,7 +196,7 @@ public final class RedisConnection: @unchecked Sendable {
         setTimeout(made, configuration.commandTimeout)
         _ = redisEnableKeepAlive(made)
         context = made
-        connectCount += 1
+        dials += 1
         // Whatever fails from here on, the next command dials again from scratch.
         do {
             try handshakeLocked(made)

@@ -356,6 +356,7 @@ public enum DistributedRebuild {
         // Each worker reports its own peak memory with every task it completes (remote ones too).
         report.workerPeakRSSBytes = counted.map(\.peakRSSKilobytes).filter { $0 > 0 }.max().map { $0 * 1024 }
         try? client.recordFinished(jobID: jobID, summary: report.summaryJSON)
+        RebuildMetrics.finished(projection: name, swapped: report.swapped)
         return Outcome(report: report, results: results, dead: dead, workerRestarts: restarts)
     }
 }

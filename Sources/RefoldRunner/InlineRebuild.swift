@@ -76,6 +76,7 @@ public enum InlineRebuild {
             taskSeconds: ["all": summary.seconds], headPosition: head, quarantined: summary.quarantined,
             workers: 0, mode: "inline")
         report.previousTableKeptAs = keptAs
+        RebuildMetrics.finished(projection: projection.name, swapped: true)
         return report
     }
 

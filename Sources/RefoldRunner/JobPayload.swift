@@ -1,4 +1,5 @@
 import Foundation
+import RefoldJSON
 
 /// What a job asks its workers to do: the JSON stored as the job's payload at fork.
 ///
@@ -7,7 +8,6 @@ import Foundation
 public enum JobPayload {
     /// The `kind` field of a payload, or nil when it is not a JSON object with one.
     public static func kind(of payload: String) -> String? {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any] else { return nil }
-        return object["kind"] as? String
+        JSONTree(parsing: payload)?["kind"]?.string
     }
 }

@@ -33,6 +33,8 @@ public enum RangeRebuild {
             }
             let (rows, quarantined) = fold.drain()
             try store.write(rows: rows, quarantined: quarantined, table: table, projection: projection.name, job: job)
+            RebuildMetrics.folded(projection: projection.name, events: fold.eventsConsumed - summary.events, rows: rows.count, quarantined: quarantined.count)
+            summary.events = fold.eventsConsumed
             summary.rows += rows.count
             summary.quarantined += quarantined
             try betweenChunks()

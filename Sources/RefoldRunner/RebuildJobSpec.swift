@@ -24,33 +24,32 @@ public struct RebuildJobSpec: Sendable, Equatable {
     }
 
     public var payload: String {
-        let object: [String: Any] = [
-            "kind": Self.kind, "projection": projection, "projection_version": projectionVersion,
-            "protocol": protocolVersion, "events": locations.events, "read_models": locations.readModels,
-            "head": head, "strict": strict,
-            "layout": [
-                "table": locations.layout.table, "id": locations.layout.id, "aggregate": locations.layout.aggregate,
-                "version": locations.layout.version, "event_class": locations.layout.eventClass, "payload": locations.layout.payload,
-            ],
-        ]
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self)
+        let layout = locations.layout
+        return JSONValue.object([
+            ("events", .string(locations.events)), ("head", .int(head)), ("kind", .string(Self.kind)),
+            ("layout", .object([
+                ("aggregate", .string(layout.aggregate)), ("event_class", .string(layout.eventClass)), ("id", .string(layout.id)),
+                ("payload", .string(layout.payload)), ("table", .string(layout.table)), ("version", .string(layout.version)),
+            ])),
+            ("projection", .string(projection)), ("projection_version", .int(Int64(projectionVersion))),
+            ("protocol", .int(Int64(protocolVersion))), ("read_models", .string(locations.readModels)), ("strict", .bool(strict)),
+        ]).rendered()
     }
 
     public init(payload: String) throws(RunnerError) {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any],
-              object["kind"] as? String == Self.kind,
-              let projection = object["projection"] as? String, let version = object["projection_version"] as? Int,
-              let events = object["events"] as? String, let readModels = object["read_models"] as? String,
-              let head = (object["head"] as? NSNumber)?.int64Value, let layout = object["layout"] as? [String: String]
+        guard let object = JSONTree(parsing: payload), object["kind"]?.string == Self.kind,
+              let projection = object["projection"]?.string, let version = object["projection_version"]?.integer,
+              let events = object["events"]?.string, let readModels = object["read_models"]?.string,
+              let head = object["head"]?.integer, let layout = object["layout"], case .object = layout
         else { throw RunnerError(.badInput, "the job payload is not a rebuild spec this worker understands.") }
+        func name(_ key: String, _ fallback: String) -> String { layout[key]?.string ?? fallback }
         self.init(
-            projection: projection, projectionVersion: version, protocolVersion: object["protocol"] as? Int ?? 1,
+            projection: projection, projectionVersion: Int(version), protocolVersion: Int(object["protocol"]?.integer ?? 1),
             locations: RebuildLocations(events: events, readModels: readModels, layout: EventTableLayout(
-                table: layout["table"] ?? "stored_events", id: layout["id"] ?? "id", aggregate: layout["aggregate"] ?? "aggregate_uuid",
-                version: layout["version"] ?? "aggregate_version", eventClass: layout["event_class"] ?? "event_class",
-                payload: layout["payload"] ?? "event_properties")),
-            head: head, strict: object["strict"] as? Bool ?? false)
+                table: name("table", "stored_events"), id: name("id", "id"), aggregate: name("aggregate", "aggregate_uuid"),
+                version: name("version", "aggregate_version"), eventClass: name("event_class", "event_class"),
+                payload: name("payload", "event_properties"))),
+            head: head, strict: object["strict"]?.bool ?? false)
     }
 }
 

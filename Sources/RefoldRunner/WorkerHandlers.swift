@@ -27,7 +27,7 @@ public struct WorkerHandlers: Sendable {
     public func handler(jobID: String, payload: String) throws -> any TaskHandler {
         switch JobPayload.kind(of: payload) {
         case "noop":
-            let batch = (try? JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any])?["batch"] as? Int
+            let batch = JSONTree(parsing: payload)?["batch"]?.integer.map(Int.init)
             return NoopTaskHandler(claimBatch: min(max(batch ?? 100, 1), 1000))
         case RebuildJobSpec.kind?:
             do {
