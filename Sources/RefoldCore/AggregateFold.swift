@@ -74,9 +74,7 @@ public final class AggregateFold<P: Projection>: EventFold {
 
     private func quarantine(_ event: EventView, _ error: DataError) {
         quarantined = true
-        let record = QuarantineRecord(
-            aggregate: event.aggregateID, version: event.version, position: event.position,
-            code: error.code, reason: "\(event.typeName) at version \(event.version.map(String.init) ?? "NULL"): \(error.reason)")
+        let record = QuarantineRecord(event: event, error: error)
         quarantines.append(record)
         if firstQuarantine == nil { firstQuarantine = record }
     }

@@ -31,4 +31,25 @@ public struct PartitionPlan: Sendable, Equatable {
         ranges.append(AggregateRange(lower: lower, upper: nil, estimatedEvents: max(0, total - start)))
         return PartitionPlan(ranges: ranges, totalEvents: total)
     }
+
+    /// Splits sorted, weighted ids into about `tasks` ranges of near-equal weight that cover
+    /// the whole id space (the first starts open, the last ends open); each range's
+    /// `estimatedEvents` is the exact sum of its ids' weights.
+    public static func fromWeights(_ weights: [(id: [UInt8], events: Int64)], tasks: Int) -> PartitionPlan {
+        let total = weights.reduce(0) { $0 + $1.events }
+        let share = max(1, (total + Int64(max(tasks, 1)) - 1) / Int64(max(tasks, 1)))
+        var ranges: [AggregateRange] = []
+        var lower: [UInt8]?
+        var inRange: Int64 = 0
+        for (index, entry) in weights.enumerated() {
+            if inRange >= share, index > 0 {
+                ranges.append(AggregateRange(lower: lower, upper: entry.id, estimatedEvents: inRange))
+                lower = entry.id
+                inRange = 0
+            }
+            inRange += entry.events
+        }
+        ranges.append(AggregateRange(lower: lower, upper: nil, estimatedEvents: inRange))
+        return PartitionPlan(ranges: ranges, totalEvents: total)
+    }
 }

@@ -41,10 +41,18 @@ public protocol Projection: Sendable {
 
     /// The row's JSON for a state.
     func encode(_ state: State, into data: inout [UInt8])
+
+    /// The state a row was written from — the inverse of `encode` — so a catch-up or the live
+    /// service continues an aggregate from its row instead of refolding it from its first
+    /// event. Return nil when the row cannot be read back; the default always does, and the
+    /// engine then refolds the aggregate (slower, same result).
+    func decode(_ data: [UInt8]) -> State?
 }
 
 extension Projection {
     public func apply(_ state: inout State?, _ event: EventView) throws {
         state = try apply(state, event)
     }
+
+    public func decode(_ data: [UInt8]) -> State? { nil }
 }

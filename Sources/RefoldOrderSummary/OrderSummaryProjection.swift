@@ -157,6 +157,31 @@ public struct OrderSummaryProjection: Projection {
         data.append(UInt8(ascii: "}"))
     }
 
+    /// Reads a row back into the state it was written from (the inverse of `encode`), so a
+    /// catch-up continues an order from its row. nil for anything `encode` could not have written.
+    public func decode(_ data: [UInt8]) -> State? {
+        guard let tree = try? JSONScanner.parse(data), case .object = tree,
+              let statusText = tree["status"]?.string, case .string(let customer)? = tree["customer_id"],
+              case .string(let currency)? = tree["currency"], case .object(let lineMembers)? = tree["lines"],
+              let itemCount = tree["item_count"]?.integer, let total = tree["total_cents"]?.integer,
+              let paid = tree["paid_cents"]?.integer
+        else { return nil }
+        let status: State.Status
+        switch statusText {
+        case "placed": status = .placed
+        case "paid": status = .paid
+        case "shipped": status = .shipped
+        case "cancelled": status = .cancelled
+        default: return nil
+        }
+        var lines: [State.SKU: State.Line] = [:]
+        for (sku, line) in lineMembers {
+            guard let qty = line["qty"]?.integer, let price = line["price_cents"]?.integer else { return nil }
+            lines[State.SKU(sku)] = State.Line(qty: qty, priceCents: price)
+        }
+        return State(status: status, customerID: customer, currency: currency, lines: lines, itemCount: itemCount, totalCents: total, paidCents: paid)
+    }
+
     // MARK: Payload checks (each failure is bad_payload, with the field named)
 
     static func fields(_ event: EventView, _ wanted: [StaticString]) throws(DataError) -> JSONScanner.Fields {

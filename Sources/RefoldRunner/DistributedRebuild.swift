@@ -91,7 +91,7 @@ public enum DistributedRebuild {
         let forked = try fork(options, planned, client: client, redis: redis)
         defer { forked.cleanUp() }
         do {
-            let (status, restarts) = try supervise(options, forked, client: client, redis: redis, hooks: hooks)
+            let (status, restarts) = try supervise(projection: options.projection.name, policy: options.policy, forked, client: client, redis: redis, hooks: hooks)
             return try finish(options, planned, forked, status: status, client: client, restarts: restarts, started: start)
         } catch {
             // `refold status` lists the job as finished either way, with why it ended so.
@@ -162,6 +162,23 @@ public enum DistributedRebuild {
             logDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("refold-\(jobID)")
         }
 
+        /// Registers the job (its cancel on an early end is a clean-up) and starts local workers.
+        func start(settings: JobSettings, eventsTotal: Int64, workers: Int, client: CoordinationClient, redis: RedisTarget, outageBudget: Double) throws {
+            cleanups.append { [unowned self] in
+                if !self.finished { _ = try? client.cancel(jobID: self.jobID, reason: "the coordinator stopped before the join") }
+                _ = try? client.unindex(jobID: self.jobID)
+            }
+            try client.fork(jobID: jobID, settings: settings, tasks: definitions, eventsTotal: eventsTotal,
+                            budget: OutageBudget(seconds: outageBudget, retryUnreachable: true))
+            if workers > 0 {
+                try? FileManager.default.createDirectory(at: logDirectory, withIntermediateDirectories: true)
+                let pool = try LocalWorkerPool(count: workers, redisURL: redis.urlText, arguments: ["--job", jobID, "--poll", "20ms"], logDirectory: logDirectory)
+                self.pool = pool
+                cleanups.append { pool.stopAll(grace: 5) }
+            }
+            forkedAt = MonotonicClock.seconds()
+        }
+
         func cleanUp() {
             for cleanup in cleanups.reversed() { cleanup() }
             cleanups = []
@@ -200,19 +217,7 @@ public enum DistributedRebuild {
             let settings = JobSettings(
                 maxAttempts: options.maxAttempts, leaseMilliseconds: options.leaseMilliseconds, backoffMilliseconds: 200,
                 onDeadTask: options.strict ? .failJob : .joinWithFailures, retentionMilliseconds: 24 * 3_600_000, payload: spec.payload)
-            forked.cleanups.append { [unowned forked] in
-                if !forked.finished { _ = try? client.cancel(jobID: jobID, reason: "the coordinator stopped before the join") }
-                _ = try? client.unindex(jobID: jobID)
-            }
-            try client.fork(jobID: jobID, settings: settings, tasks: forked.definitions, eventsTotal: plan.partition.totalEvents,
-                            budget: OutageBudget(seconds: options.policy.outageBudget, retryUnreachable: true))
-            if options.workers > 0 {
-                try? FileManager.default.createDirectory(at: forked.logDirectory, withIntermediateDirectories: true)
-                let pool = try LocalWorkerPool(count: options.workers, redisURL: redis.urlText, arguments: ["--job", jobID, "--poll", "20ms"], logDirectory: forked.logDirectory)
-                forked.pool = pool
-                forked.cleanups.append { pool.stopAll(grace: 5) }
-            }
-            forked.forkedAt = MonotonicClock.seconds()
+            try forked.start(settings: settings, eventsTotal: plan.partition.totalEvents, workers: options.workers, client: client, redis: redis, outageBudget: options.policy.outageBudget)
             return forked
         } catch {
             forked.cleanUp()
@@ -224,9 +229,8 @@ public enum DistributedRebuild {
 
     /// Waits for the join: reads the job's status, feeds it to the supervisor, carries out
     /// what it decides, and blocks on the job's signal list between reads.
-    static func supervise(_ options: Options, _ forked: Forked, client: CoordinationClient, redis: RedisTarget, hooks: Hooks) throws -> (JobStatus, Int) {
-        let name = options.projection.name
-        var supervisor = RebuildSupervisor(job: forked.jobID, policy: options.policy, redisDisplay: redis.display, forkedAt: forked.forkedAt)
+    static func supervise(projection name: String, policy: RebuildSupervisor.Policy, _ forked: Forked, client: CoordinationClient, redis: RedisTarget, hooks: Hooks) throws -> (JobStatus, Int) {
+        var supervisor = RebuildSupervisor(job: forked.jobID, policy: policy, redisDisplay: redis.display, forkedAt: forked.forkedAt)
         var pending: [RebuildSupervisor.Event] = []
         while true {
             if let signal = hooks.signal() {

@@ -35,6 +35,12 @@ public struct WorkerHandlers: Sendable {
             } catch let error as RunnerError {
                 throw TaskFailure(retryable: false, error.message)
             }
+        case CatchupJobSpec.kind?:
+            do {
+                return try CatchupTaskHandler(jobID: jobID, spec: CatchupJobSpec(payload: payload), registry: registry, overrides: overrides)
+            } catch let error as RunnerError {
+                throw TaskFailure(.fatal, error.message)
+            }
         case let kind?:
             throw TaskFailure(retryable: false, "job \(jobID) is of kind \"\(kind)\", which this refold build does not know (upgrade the worker).")
         case nil:

@@ -178,6 +178,105 @@ public final class SQLiteEventSource {
         return total
     }
 
+    // MARK: Catch-up reads (short statements: a writer never waits long on them)
+
+    private var columnList: String {
+        [layout.id, layout.aggregate, layout.version, layout.eventClass, layout.payload].map(quoteIdentifier).joined(separator: ", ")
+    }
+
+    private func stored(_ statement: SQLiteStatement) -> StoredEvent {
+        StoredEvent(
+            position: statement.int64(0), aggregate: statement.copyBytes(1),
+            version: statement.isNull(2) ? nil : statement.int64(2),
+            eventClass: statement.copyBytes(3), payload: statement.copyBytes(4))
+    }
+
+    /// Events with `after` < position ≤ `through` that belong to an aggregate, in position
+    /// order, read in statements of at most `chunk` rows (each ends its read transaction).
+    public func events(after: Int64, through: Int64, chunk: Int = 20_000) throws(StoreError) -> [StoredEvent] {
+        let statement = try connection.prepare("""
+            SELECT \(columnList) FROM \(table) WHERE \(idColumn) > ?1 AND \(idColumn) <= ?2 AND \(aggregateColumn) IS NOT NULL
+            ORDER BY \(idColumn) LIMIT ?3
+            """)
+        var out: [StoredEvent] = []
+        var cursor = after
+        while true {
+            try statement.bind([.int(cursor), .int(through), .int(Int64(chunk))])
+            var read = 0
+            while try statement.step() {
+                let event = stored(statement)
+                out.append(event)
+                cursor = event.position
+                read += 1
+            }
+            statement.reset()
+            if read < chunk { return out }
+        }
+    }
+
+    /// Every event of one aggregate with version ≥ `fromVersion` (or NULL), whatever its
+    /// position, in version order: to fill a gap, or to refold the aggregate.
+    public func events(ofAggregate aggregate: [UInt8], fromVersion: Int64 = 1) throws(StoreError) -> [StoredEvent] {
+        let version = quoteIdentifier(layout.version)
+        let statement = try connection.prepare("""
+            SELECT \(columnList) FROM \(table) WHERE \(aggregateColumn) = ?1 AND (\(version) >= ?2 OR \(version) IS NULL)
+            ORDER BY \(version), \(idColumn)
+            """)
+        try statement.bind([.bytes(aggregate), .int(fromVersion)])
+        defer { statement.reset() }
+        var out: [StoredEvent] = []
+        while try statement.step() { out.append(stored(statement)) }
+        return out
+    }
+
+    /// The aggregates with events in (`after`, `through`] and how many each has, in id order:
+    /// what a forked catch-up splits into tasks.
+    public func deltaAggregates(after: Int64, through: Int64) throws(StoreError) -> [(aggregate: [UInt8], events: Int64)] {
+        let statement = try connection.prepare("""
+            SELECT \(aggregateColumn), count(*) FROM \(table) WHERE \(idColumn) > ?1 AND \(idColumn) <= ?2 AND \(aggregateColumn) IS NOT NULL
+            GROUP BY \(aggregateColumn) ORDER BY \(aggregateColumn)
+            """)
+        try statement.bind([.int(after), .int(through)])
+        defer { statement.reset() }
+        var out: [(aggregate: [UInt8], events: Int64)] = []
+        while try statement.step() { out.append((statement.copyBytes(0), statement.int64(1))) }
+        return out
+    }
+
+    /// Events in (`after`, `through`] that belong to an aggregate.
+    public func countEvents(after: Int64, through: Int64) throws(StoreError) -> Int64 {
+        try connection.scalarInt("SELECT count(*) FROM \(table) WHERE \(idColumn) > ?1 AND \(idColumn) <= ?2 AND \(aggregateColumn) IS NOT NULL", [.int(after), .int(through)]) ?? 0
+    }
+
+    /// The positions present in (`after`, `through`], in order (from the primary key alone).
+    public func positions(after: Int64, through: Int64) throws(StoreError) -> [Int64] {
+        let statement = try connection.prepare("SELECT \(idColumn) FROM \(table) WHERE \(idColumn) > ?1 AND \(idColumn) <= ?2 ORDER BY \(idColumn)")
+        try statement.bind([.int(after), .int(through)])
+        defer { statement.reset() }
+        var out: [Int64] = []
+        while try statement.step() { out.append(statement.int64(0)) }
+        return out
+    }
+
+    /// Events after `position` that belong to an aggregate (for `verify` and `lag`).
+    public func countEvents(after position: Int64) throws(StoreError) -> Int64 {
+        try connection.scalarInt("SELECT count(*) FROM \(table) WHERE \(idColumn) > ?1 AND \(aggregateColumn) IS NOT NULL", [.int(position)]) ?? 0
+    }
+
+    /// `created_at` of the first event after `position`, as stored (nil: none, or no such column).
+    public func createdAt(firstAfter position: Int64) -> String? {
+        guard let statement = try? connection.prepare("SELECT created_at FROM \(table) WHERE \(idColumn) > ?1 ORDER BY \(idColumn) LIMIT 1") else { return nil }
+        defer { statement.reset() }
+        guard (try? statement.bind([.int(position)])) != nil, (try? statement.step()) == true, !statement.isNull(0) else { return nil }
+        return statement.text(0)
+    }
+
+    /// A number that changes whenever another connection commits to the file
+    /// (`PRAGMA data_version`): the live service polls it to notice new events cheaply.
+    public func dataVersion() throws(StoreError) -> Int64 {
+        try connection.scalarInt("PRAGMA data_version") ?? 0
+    }
+
     /// `sum(json_extract(payload, '$.qty'))` over the whole table, in SQLite's own C code: the
     /// floor every rebuild figure is compared with. Returns its wall time in seconds, and
     /// whether the table had malformed JSON (then the query guards each payload with

@@ -31,7 +31,14 @@ extension SQLiteReadModelStore {
         /// "another rebuild … is running" with how to reach its job.
         public func busyMessage(projection: String, now: Int64 = Int64(Date().timeIntervalSince1970)) -> String {
             let reach = redis.isEmpty ? "" : " --redis \(redis)"
-            return "another rebuild of \(projection) is running (job \(job), \(owner), lock valid for \(max(0, expiresAt - now)) s more); wait for it to finish, or see it with `refold status \(job)\(reach)` and stop it with `refold cancel \(job)\(reach)`."
+            let valid = "lock valid for \(max(0, expiresAt - now)) s more"
+            if job.hasPrefix("live-") {
+                return "the live service keeps \(projection) current (\(owner), \(valid)); it applies new events itself — stop it first (SIGTERM), or send it a request (docs/PROTOCOL.md, \"Requests\")."
+            }
+            if job.hasPrefix("catchup-") {
+                return "a catch-up of \(projection) is running (job \(job), \(owner), \(valid)); wait for it to finish\(redis.isEmpty ? "" : ", or stop it with `refold cancel \(job)\(reach)`")."
+            }
+            return "another rebuild of \(projection) is running (job \(job), \(owner), \(valid)); wait for it to finish, or see it with `refold status \(job)\(reach)` and stop it with `refold cancel \(job)\(reach)`."
         }
     }
 
