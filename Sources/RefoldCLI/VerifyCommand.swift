@@ -25,6 +25,7 @@ struct VerifyCommand: ParsableCommand {
                 ("wrong", .int(Int64(report.wrong))), ("lagging", .int(Int64(report.lagging))),
                 ("expected_rows", .int(Int64(report.expectedRows))), ("stored_rows", .int(Int64(report.storedRows))),
                 ("quarantined", .int(Int64(report.quarantined))), ("head_position", .int(report.headPosition)),
+                ("ahead", .int(Int64(report.ahead))), ("events_after_checkpoint", .int(report.eventsAfterCheckpoint)),
                 ("seconds", .double(report.seconds)),
                 ("examples", .array(report.examples.map { example in
                     .object([
@@ -35,9 +36,12 @@ struct VerifyCommand: ParsableCommand {
                 })),
             ]))
         } else {
+            let behind = report.eventsAfterCheckpoint > 0
+                ? "; \(report.eventsAfterCheckpoint) events after it are not applied yet — run `refold catchup \(report.projection)`"
+                : ""
             print(report.ok
-                ? "\(report.projection) is consistent with its events up to position \(report.headPosition): \(report.expectedRows) rows checked (\(report.quarantined) quarantined aggregates)."
-                : "\(report.projection) has drifted from its events (up to position \(report.headPosition)): \(report.missing) missing, \(report.extra) extra, \(report.wrong) wrong, \(report.lagging) lagging.")
+                ? "\(report.projection) is consistent up to position \(report.headPosition)\(behind): \(report.expectedRows) rows checked (\(report.quarantined) quarantined aggregates\(report.ahead > 0 ? ", \(report.ahead) rows ahead of the checkpoint and right" : ""))."
+                : "\(report.projection) has drifted from its events (up to position \(report.headPosition)): \(report.missing) missing, \(report.extra) extra, \(report.wrong) wrong, \(report.lagging) lagging\(behind).")
             for example in report.examples {
                 print("  \(example.kind) \(example.aggregate) stored v\(example.storedVersion.map(String.init) ?? "-") expected v\(example.expectedVersion.map(String.init) ?? "-")")
             }

@@ -37,12 +37,10 @@ public final class CoordinationClient: Sendable {
 
     /// Runs one protocol script with its job's 14 keys and reads its reply.
     public func run<Script: ProtocolScript>(_ script: Script) throws(CoordinationError) -> Script.Reply {
-        guard JobKeys.isValid(jobID: script.jobID) else {
-            throw CoordinationError(.invalidArgument, "the job id \"\(script.jobID)\" is not valid: use 1-100 letters, digits, \".\", \"_\" or \"-\".")
-        }
+        try script.validate()
         let raw: RedisReply
         do {
-            raw = try redis.evalScript(Script.name, keys: JobKeys(jobID: script.jobID).all, arguments: script.arguments, readOnly: Script.readOnly)
+            raw = try redis.evalScript(Script.name, keys: script.keys, arguments: script.arguments, readOnly: Script.readOnly)
         } catch {
             throw CoordinationError(error)
         }

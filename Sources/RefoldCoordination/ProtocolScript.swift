@@ -13,16 +13,35 @@ public protocol ProtocolScript: Sendable {
     static var name: String { get }
     /// True for scripts flagged `no-writes`: sent with `EVALSHA_RO`.
     static var readOnly: Bool { get }
-    /// The job whose keys the script takes.
-    var jobID: String { get }
+    /// KEYS, in order.
+    var keys: [String] { get }
     /// ARGV, in order.
     var arguments: [any RedisArgument] { get }
+    /// Refuses arguments before anything is sent (e.g. a job id that would break the hash tag).
+    func validate() throws(CoordinationError)
     /// Reads the script's reply (pure: unit-tested without a server).
     func reply(_ raw: RedisReply) throws(CoordinationError) -> Reply
 }
 
 extension ProtocolScript {
     public static var readOnly: Bool { false }
+    public func validate() throws(CoordinationError) {}
+}
+
+/// A script of the fork-join protocol: it takes its job's 14 keys (`JobKeys`).
+public protocol JobScript: ProtocolScript {
+    /// The job whose keys the script takes.
+    var jobID: String { get }
+}
+
+extension JobScript {
+    public var keys: [String] { JobKeys(jobID: jobID).all }
+
+    public func validate() throws(CoordinationError) {
+        guard JobKeys.isValid(jobID: jobID) else {
+            throw CoordinationError(.invalidArgument, "the job id \"\(jobID)\" is not valid: use 1-100 letters, digits, \".\", \"_\" or \"-\".")
+        }
+    }
 }
 
 /// Helpers every reply parser uses: replies are arrays of strings, first a status word.

@@ -22,25 +22,31 @@ public enum InlineRebuild {
     /// - Parameters:
     ///   - replaceForeignTable: keep a table of the projection's name that Refold did not build
     ///     as `<name>__refold_backup_<time>` instead of refusing (exit 2).
+    ///   - lockJob: the model's lock is already held under this job (the live service rebuilding
+    ///     on request): use it instead of taking one.
     ///   - progress: called now and then with (events done, events total).
     ///   - signal: polled; a SIGINT/SIGTERM drops the shadow, leaves the live table as it was,
     ///     and throws `RunnerError(.interrupted(signal))`.
     public static func run(
         projection: AnyProjection, locations: RebuildLocations, strict: Bool, replaceForeignTable: Bool = false,
+        lockJob: String? = nil,
         progress: @escaping (Int, Int64) -> Void = { _, _ in },
         signal: @escaping () -> Int32? = { nil }
     ) throws -> RebuildReport {
         let start = Date()
         // Every input is checked, read-only, before anything is created on the read-model side.
         let source = try SQLiteEventSource(path: locations.events, layout: locations.layout)
-        let backup = try SQLiteReadModelStore.preflight(path: locations.readModels, projection: projection.name, replaceForeign: replaceForeignTable)
+        let backup = try SQLiteReadModelStore.preflight(path: locations.readModels, projection: projection.name, replaceForeign: replaceForeignTable, ownLock: lockJob)
         let head = try source.headPosition()
         let plan = try source.plan(tasks: 1)
         let store = try SQLiteReadModelStore(path: locations.readModels)
         let job = "inline-\(UUID().uuidString.prefix(8).lowercased())"
-        _ = try store.acquireLock(projection: projection.name, job: job, owner: "refold rebuild --inline, pid \(getpid())", seconds: 60)
+        let lock = lockJob ?? job
+        if lockJob == nil {
+            _ = try store.acquireLock(projection: projection.name, job: job, owner: "refold rebuild --inline, pid \(getpid())", seconds: 60)
+        }
         var lastRenewal = Date()
-        defer { try? store.releaseLock(projection: projection.name, job: job) }
+        defer { if lockJob == nil { try? store.releaseLock(projection: projection.name, job: job) } }
         try store.createShadow(projection: projection.name)
         let summary: TaskSummary
         do {
@@ -54,7 +60,7 @@ public enum InlineRebuild {
                 betweenChunks: { () throws(StoreError) in
                     guard Date().timeIntervalSince(lastRenewal) > 5 else { return }
                     lastRenewal = Date()
-                    try store.renewLock(projection: projection.name, job: job, seconds: 60)
+                    try store.renewLock(projection: projection.name, job: lock, seconds: 60)
                 })
         } catch {
             // Whatever stopped the run, the live table stays as it was.

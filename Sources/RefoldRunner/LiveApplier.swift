@@ -78,26 +78,84 @@ public final class LiveApplier {
     /// take nothing (see `heal`). Waits for missing versions at most `grace` seconds in all.
     public func apply(delta: [StoredEvent], quarantined: Set<String>) throws -> Outcome {
         var outcome = Outcome()
-        outcome.events = delta.count
-        let groups = Dictionary(grouping: delta, by: \.aggregate)
-        outcome.aggregates = groups.count
         var waiting: [Waiting] = []
+        try apply(delta: delta, quarantined: quarantined, retry: [], into: &outcome) { stepper, stored, event in
+            waiting.append(Waiting(stepper: stepper, startVersion: stored, offending: event, since: clock()))
+        }
+        try resolve(waiting, into: &outcome)
+        return outcome
+    }
+
+    /// An aggregate the live service is waiting on: since when, and the event that showed the gap.
+    public struct Gap: Sendable {
+        public let since: Double
+        public let offending: StoredEvent
+    }
+
+    /// The live service's step: applies what can be applied now and never waits. An aggregate
+    /// with a missing version keeps what came before the gap (its row advances that far) and
+    /// is remembered in `gaps`; later calls re-read it from the store, and once its gap is
+    /// older than `grace` it is quarantined at the offending event.
+    public func applyNow(delta: [StoredEvent], quarantined: Set<String>, gaps: inout [[UInt8]: Gap]) throws -> Outcome {
+        var outcome = Outcome()
+        var stillWaiting: [[UInt8]: Gap] = [:]
+        let now = clock()
+        var found: [([UInt8], any AggregateStepper, Int64, StoredEvent)] = []
+        try apply(delta: delta, quarantined: quarantined, retry: Array(gaps.keys), into: &outcome) { stepper, stored, event in
+            found.append((stepper.aggregate, stepper, stored, event))
+        }
+        for (aggregate, stepper, stored, event) in found {
+            let gap = gaps[aggregate].map { old in old.offending.version == event.version ? old : Gap(since: now, offending: event) } ?? Gap(since: now, offending: event)
+            if now - gap.since >= grace {
+                gap.offending.withView { stepper.quarantineGap(at: $0) }
+            } else {
+                stillWaiting[aggregate] = gap
+            }
+            finish(stepper, from: stored, into: &outcome)
+        }
+        gaps = stillWaiting
+        return outcome
+    }
+
+    /// Applies each touched aggregate's events (and re-reads each of `retry` from the store);
+    /// an aggregate that meets a gap is handed to `onGap` instead of finished.
+    private func apply(
+        delta: [StoredEvent], quarantined: Set<String>, retry: [[UInt8]], into outcome: inout Outcome,
+        onGap: (any AggregateStepper, Int64, StoredEvent) -> Void
+    ) throws {
+        outcome.events += delta.count
+        var groups = Dictionary(grouping: delta, by: \.aggregate)
+        outcome.aggregates += groups.count
+        for aggregate in retry where groups[aggregate] == nil { groups[aggregate] = [] }
         for aggregate in groups.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
             guard !quarantined.contains(String(decoding: aggregate, as: UTF8.self)) else { continue }
-            let events = groups[aggregate]!.sorted(by: StoredEvent.versionOrder)
             let row = try store.row(projection: projection.name, aggregate: aggregate)
             let stored = row?.version ?? 0
+            var events = groups[aggregate]!
+            if events.isEmpty {
+                events = try source.events(ofAggregate: aggregate, fromVersion: stored + 1)
+            }
+            events.sort(by: StoredEvent.versionOrder)
             let pending = events.filter { $0.version.map { $0 > stored } ?? true }
-            outcome.duplicates += events.count - pending.count
+            outcome.duplicates += (groups[aggregate]!.isEmpty ? 0 : events.count - pending.count)
             guard !pending.isEmpty else { continue }
             let (stepper, queue) = try start(aggregate, row: row, pending: pending)
             switch try drive(stepper, queue) {
             case .done: finish(stepper, from: stored, into: &outcome)
-            case .gap(let event): waiting.append(Waiting(stepper: stepper, startVersion: stored, offending: event, since: clock()))
+            case .gap(let event):
+                // The missing version may already be in the store below the checkpoint (a late
+                // commit): look once before waiting.
+                let reread = try source.events(ofAggregate: aggregate, fromVersion: stepper.version + 1)
+                guard reread.first?.version == stepper.version + 1 else {
+                    onGap(stepper, stored, event)
+                    continue
+                }
+                switch try drive(stepper, reread) {
+                case .done: finish(stepper, from: stored, into: &outcome)
+                case .gap(let later): onGap(stepper, stored, later)
+                }
             }
         }
-        try resolve(waiting, into: &outcome)
-        return outcome
     }
 
     /// Re-examines quarantined aggregates: each is refolded from its first event; those that
@@ -106,25 +164,31 @@ public final class LiveApplier {
     public func heal(_ records: [QuarantineRecord]) throws -> Outcome {
         var outcome = Outcome()
         for record in records {
-            let aggregate = Array(record.aggregate.utf8)
-            let stepper = projection.stepper(aggregate: aggregate)
-            for event in try source.events(ofAggregate: aggregate) {
-                guard stepper.quarantine == nil else { break }
-                guard let version = event.version, version <= stepper.version + 1 else {
-                    event.withView { stepper.quarantineGap(at: $0) }
-                    break
-                }
-                if version <= stepper.version { continue }  // a duplicate version: the first one counts
-                try event.withView { try stepper.apply($0) }
-            }
-            if let still = stepper.quarantine {
+            let refolded = try refold(Array(record.aggregate.utf8))
+            if let still = refolded.quarantine {
                 if still != record { outcome.quarantined.append(still) }
                 continue
             }
             outcome.healed.append(record.aggregate)
-            if let row = stepper.row() { outcome.rows.append(row) }
+            if let row = refolded.row { outcome.rows.append(row) }
         }
         return outcome
+    }
+
+    /// An aggregate refolded from its first event, with no waiting: its row, and its
+    /// quarantine if a data error or a gap stops it.
+    public func refold(_ aggregate: [UInt8]) throws -> (row: FoldedRow?, quarantine: QuarantineRecord?) {
+        let stepper = projection.stepper(aggregate: aggregate)
+        for event in try source.events(ofAggregate: aggregate) {
+            if stepper.quarantine != nil { break }
+            guard let version = event.version, version <= stepper.version + 1 else {
+                event.withView { stepper.quarantineGap(at: $0) }
+                break
+            }
+            if version <= stepper.version { continue }  // a duplicate version: the first one counts
+            try event.withView { try stepper.apply($0) }
+        }
+        return (stepper.row(), stepper.quarantine)
     }
 
     // MARK: Steps

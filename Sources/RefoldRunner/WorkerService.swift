@@ -42,3 +42,25 @@ public final class StopFlag: Sendable {
 
     public var isRaised: Bool { raised.load(ordering: .acquiring) }
 }
+
+/// `refold run`: one projection's live service as a swift-service-lifecycle `Service`. Its
+/// loop runs on a dedicated thread; graceful shutdown lets the pass in hand finish, then the
+/// leadership and the model's lock are given back.
+public struct LiveService: Service {
+    public let runner: LiveRunner
+
+    public init(runner: LiveRunner) {
+        self.runner = runner
+    }
+
+    public func run() async throws {
+        let stop = StopFlag()
+        try await withGracefulShutdownHandler {
+            try await BlockingPool.dedicatedThread(name: "refold-live") { [runner] in
+                try runner.run(shouldStop: { stop.isRaised })
+            }
+        } onGracefulShutdown: {
+            stop.raise()
+        }
+    }
+}

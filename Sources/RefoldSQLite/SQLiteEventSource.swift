@@ -248,6 +248,33 @@ public final class SQLiteEventSource {
         try connection.scalarInt("SELECT count(*) FROM \(table) WHERE \(idColumn) > ?1 AND \(idColumn) <= ?2 AND \(aggregateColumn) IS NOT NULL", [.int(after), .int(through)]) ?? 0
     }
 
+    /// The events at these positions that exist now and belong to an aggregate (late commits
+    /// into positions that were missing).
+    public func events(at positions: [Int64]) throws(StoreError) -> [StoredEvent] {
+        guard !positions.isEmpty else { return [] }
+        let statement = try connection.prepare("SELECT \(columnList) FROM \(table) WHERE \(idColumn) = ?1 AND \(aggregateColumn) IS NOT NULL")
+        var out: [StoredEvent] = []
+        for position in positions {
+            try statement.bind([.int(position)])
+            if try statement.step() { out.append(stored(statement)) }
+            statement.reset()
+        }
+        return out
+    }
+
+    /// Which of these positions exist now (whatever their aggregate).
+    public func present(_ positions: [Int64]) throws(StoreError) -> Set<Int64> {
+        guard !positions.isEmpty else { return [] }
+        let statement = try connection.prepare("SELECT 1 FROM \(table) WHERE \(idColumn) = ?1")
+        var out: Set<Int64> = []
+        for position in positions {
+            try statement.bind([.int(position)])
+            if try statement.step() { out.insert(position) }
+            statement.reset()
+        }
+        return out
+    }
+
     /// The positions present in (`after`, `through`], in order (from the primary key alone).
     public func positions(after: Int64, through: Int64) throws(StoreError) -> [Int64] {
         let statement = try connection.prepare("SELECT \(idColumn) FROM \(table) WHERE \(idColumn) > ?1 AND \(idColumn) <= ?2 ORDER BY \(idColumn)")

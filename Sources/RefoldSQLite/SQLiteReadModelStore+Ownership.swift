@@ -54,7 +54,7 @@ extension SQLiteReadModelStore {
     /// or absent (or `replaceForeign` was given), no foreign table squats the shadow's name,
     /// and no other rebuild holds the model's lock. Returns the backup name a foreign table
     /// will be kept under, when there is one to keep.
-    public static func preflight(path: String, projection: String, replaceForeign: Bool) throws(StoreError) -> String? {
+    public static func preflight(path: String, projection: String, replaceForeign: Bool, ownLock: String? = nil) throws(StoreError) -> String? {
         try validate(projection: projection)
         guard FileManager.default.fileExists(atPath: path) else {
             let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
@@ -80,7 +80,7 @@ extension SQLiteReadModelStore {
         if case .foreign(let why) = try store.objectState(shadow) {
             throw StoreError(.badInput, "\(shadow) in \(path) \(why); Refold will not drop it — rename it, or keep read models in another database (--read-models).")
         }
-        if let holder = try store.lockHolder(projection: projection), holder.blocks(job: "") {
+        if let holder = try store.lockHolder(projection: projection), holder.blocks(job: ownLock ?? "") {
             throw StoreError(.locked, holder.busyMessage(projection: projection))
         }
         return backup

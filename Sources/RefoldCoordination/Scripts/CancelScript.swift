@@ -1,7 +1,7 @@
 import RefoldRedis
 
 /// cancel.lua: stops a building or open job; `reason` is shown by status.
-public struct CancelScript: ProtocolScript {
+public struct CancelScript: JobScript {
     public enum Reply: Sendable, Equatable {
         case cancelled
         /// It had already finished.

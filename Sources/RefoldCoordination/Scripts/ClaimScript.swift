@@ -11,7 +11,7 @@ public enum ClaimOutcome: Sendable, Equatable {
 }
 
 /// claim.lua: takes up to `count` ready tasks under leases (`leaseMilliseconds` 0: the job's).
-public struct ClaimScript: ProtocolScript {
+public struct ClaimScript: JobScript {
     public typealias Reply = ClaimOutcome
     public static let name = "claim"
     public let jobID: String

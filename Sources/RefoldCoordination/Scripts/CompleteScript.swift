@@ -29,7 +29,7 @@ public struct CompletionReply: Sendable, Equatable {
 }
 
 /// complete.lua: records finished tasks of one job; each is counted exactly once.
-public struct CompleteScript: ProtocolScript {
+public struct CompleteScript: JobScript {
     public typealias Reply = CompletionReply
     public static let name = "complete"
     public let jobID: String

@@ -2,7 +2,7 @@ import RefoldRedis
 
 /// drop.lua: deletes every key of a finished job, or of one stuck in `building` at least
 /// `minimumBuildingAgeMilliseconds` (its coordinator died before sealing).
-public struct DropScript: ProtocolScript {
+public struct DropScript: JobScript {
     public enum Reply: Sendable, Equatable {
         /// Deleted; the state it had.
         case dropped(JobState)

@@ -14,7 +14,7 @@ public enum FailOutcome: Sendable, Equatable {
 
 /// fail.lua: reports a failed task; `retryable` re-queues it with backoff until the job's max
 /// attempts, otherwise it is dead-lettered.
-public struct FailScript: ProtocolScript {
+public struct FailScript: JobScript {
     public typealias Reply = FailOutcome
     public static let name = "fail"
     public let lease: TaskLease

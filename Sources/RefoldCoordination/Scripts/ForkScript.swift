@@ -1,7 +1,7 @@
 import RefoldRedis
 
 /// fork.lua: creates a job in the `building` state.
-public struct ForkScript: ProtocolScript {
+public struct ForkScript: JobScript {
     public enum Reply: Sendable, Equatable {
         case created
         /// The id is taken (a retried fork never duplicates a job).

@@ -11,7 +11,7 @@ public enum HeartbeatOutcome: Sendable, Equatable {
 }
 
 /// heartbeat.lua: renews the leases whose tokens still match and records their progress.
-public struct HeartbeatScript: ProtocolScript {
+public struct HeartbeatScript: JobScript {
     public typealias Reply = HeartbeatOutcome
     public static let name = "heartbeat"
     public let jobID: String

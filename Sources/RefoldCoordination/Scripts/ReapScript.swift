@@ -16,7 +16,7 @@ public enum ReapOutcome: Sendable, Equatable {
 }
 
 /// reap.lua: recovers up to `limit` expired leases. Anyone may call it at any time.
-public struct ReapScript: ProtocolScript {
+public struct ReapScript: JobScript {
     public typealias Reply = ReapOutcome
     public static let name = "reap"
     public let jobID: String

@@ -1,7 +1,7 @@
 import RefoldRedis
 
 /// register.lua: adds one chunk of tasks (at most 1000) to a building job.
-public struct RegisterScript: ProtocolScript {
+public struct RegisterScript: JobScript {
     public enum Reply: Sendable, Equatable {
         /// Registered; the job now has this many tasks.
         case registered(Int)

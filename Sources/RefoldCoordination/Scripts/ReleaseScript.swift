@@ -2,7 +2,7 @@ import RefoldRedis
 
 /// release.lua: hands a task back without spending an attempt (graceful stop, or a worker
 /// that cannot run it here, saying why in `reason`).
-public struct ReleaseScript: ProtocolScript {
+public struct ReleaseScript: JobScript {
     public enum Reply: Sendable, Equatable {
         case released
         /// The lease was already lost.

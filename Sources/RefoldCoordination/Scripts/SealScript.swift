@@ -1,7 +1,7 @@
 import RefoldRedis
 
 /// seal.lua: opens a building job for claiming, once every task is registered.
-public struct SealScript: ProtocolScript {
+public struct SealScript: JobScript {
     public enum Reply: Sendable, Equatable {
         /// Sealed: `open`, or `joined` for a job with no tasks.
         case sealed(JobState)

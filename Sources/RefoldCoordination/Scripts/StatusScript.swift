@@ -2,7 +2,7 @@ import RefoldRedis
 
 /// status.lua: reads a job without changing anything (`no-writes`: sent with `EVALSHA_RO`,
 /// so a read-only ACL user may call it, and replicas serve it). nil: the job does not exist.
-public struct StatusScript: ProtocolScript {
+public struct StatusScript: JobScript {
     public typealias Reply = JobStatus?
     public static let name = "status"
     public static let readOnly = true
