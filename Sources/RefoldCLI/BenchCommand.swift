@@ -16,7 +16,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks: end to end (default), coordination, redis.",
-        subcommands: [BenchEndToEndCommand.self, BenchCoordinationCommand.self, BenchRedisCommand.self],
+        subcommands: [BenchEndToEndCommand.self, BenchCoordinationCommand.self, BenchRedisCommand.self, BenchFreshnessCommand.self],
         defaultSubcommand: BenchEndToEndCommand.self
     )
 }
@@ -291,5 +291,52 @@ struct BenchCoordinationCommand: ParsableCommand {
                   fork→join   \(String(format: "%8.3f", result.seconds)) s  (\(String(format: "%.0f", result.tasksPerSecond)) tasks/s, worker start-up included)
                 """)
         }
+    }
+}
+
+/// `refold bench freshness --rate R --duration D`: append → row visible latency.
+struct BenchFreshnessCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "freshness",
+        abstract: "Append → row visible latency of the live service under a steady append rate (p50/p99/max)."
+    )
+
+    @OptionGroup var redis: RedisOptions
+    @OptionGroup var output: OutputOptions
+
+    @Option(help: "Appends per second.") var rate: Double = 1000
+    @Option(help: ArgumentHelp("How long to append, e.g. 60s.", valueName: "duration"), transform: DurationArgument.parse)
+    var duration = DurationArgument(milliseconds: 60_000)
+    @Option(help: "Orders in the starting dataset.") var orders = 2000
+
+    func validate() throws {
+        guard rate >= 1, rate <= 20_000 else { throw ValidationError("--rate must be from 1 to 20000 appends per second (got \(rate)).") }
+        guard (10...1_000_000).contains(orders) else { throw ValidationError("--orders must be from 10 to 1000000 (got \(orders)).") }
+    }
+
+    func run() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("refold-freshness-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let resolved = try ResolvedRedis(redis)
+        defer { resolved.stop() }
+        var options = FreshnessBenchmark.Options(folder: folder)
+        options.rate = rate
+        options.duration = duration.seconds
+        options.orders = orders
+        let say: (String) -> Void = { if !output.json { StandardError.line("bench: \($0)") } }
+        let result = try FreshnessBenchmark.run(
+            options, redis: .init(configuration: resolved.configuration, urlText: resolved.urlText, display: resolved.display),
+            executable: LocalWorkerPool.currentExecutable(), say: say)
+        if output.json {
+            JSONOutput.print(.object([
+                ("appends", .int(Int64(result.appends))), ("rate", .double(result.rate)), ("seen", .int(Int64(result.seen))),
+                ("missed", .int(Int64(result.missed))), ("p50_ms", .double(result.p50Milliseconds)),
+                ("p99_ms", .double(result.p99Milliseconds)), ("max_ms", .double(result.maxMilliseconds)),
+            ]))
+        } else {
+            print(String(format: "Freshness: %d appends at %.0f/s; append → row visible p50 %.2f ms, p99 %.2f ms, max %.2f ms; %d not seen", result.appends, result.rate, result.p50Milliseconds, result.p99Milliseconds, result.maxMilliseconds, result.missed))
+        }
+        if result.missed > 0 { throw ExitCode(CLIError.ExitCode.notClean.rawValue) }
     }
 }

@@ -22,6 +22,8 @@ public final class RedisConnection: @unchecked Sendable {
     private let lock = NSLock()
     private var context: UnsafeMutablePointer<redisContext>?
     private var scriptHashes: [String: String] = [:]
+    /// Channels of subscriber mode (empty: a normal connection).
+    private var subscriptions: [String] = []
     private let scripts: [String: RedisScript]
 
     /// Where this connection goes; the password inside is never printed.
@@ -132,6 +134,66 @@ public final class RedisConnection: @unchecked Sendable {
             return reply
         }
         throw RedisError(.server, "Redis at \(configuration.url.endpointDescription) kept answering NOSCRIPT for \(name).lua after SCRIPT LOAD; is something flushing scripts in a loop?")
+    }
+
+    // MARK: Subscriber mode
+
+    /// Puts this connection in subscriber mode on `channels`: from now on it only reads the
+    /// messages published there (`nextMessage`). A dropped connection is dialed again and
+    /// subscribed again by the next `nextMessage` (messages published meanwhile are lost, as
+    /// with any pub/sub subscriber).
+    public func subscribe(_ channels: [String]) throws(RedisError) {
+        lock.lock()
+        defer { lock.unlock() }
+        subscriptions = channels
+        try subscribeLocked()
+    }
+
+    private func subscribeLocked() throws(RedisError) {
+        let context = try readyContextLocked()
+        let command = RedisCommand("SUBSCRIBE", arguments: subscriptions)
+        let status = withArgv(command.arguments) { argc, argv, lengths in redisAppendCommandArgv(context, argc, argv, lengths) }
+        guard status == REDIS_OK else { throw ioErrorLocked(context, command: command) }
+        // One confirmation per channel.
+        for _ in subscriptions {
+            var raw: UnsafeMutableRawPointer?
+            guard redisGetReply(context, &raw) == REDIS_OK, raw != nil else { throw ioErrorLocked(context, command: command) }
+            let reply = Self.copyAndFree(raw)
+            if case .error(let text) = reply { throw serverError(text, command: command) }
+        }
+    }
+
+    /// The next message published on a subscribed channel, or nil when none arrives within
+    /// `timeout` seconds. Blocks the calling thread: give the subscriber a thread of its own.
+    public func nextMessage(timeout: Double) throws(RedisError) -> (channel: String, payload: [UInt8])? {
+        lock.lock()
+        defer { lock.unlock() }
+        if context == nil { try subscribeLocked() }
+        guard let context else { return nil }
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(max(0, timeout) * 1e9)
+        while true {
+            // Replies hiredis has already read come first.
+            var raw: UnsafeMutableRawPointer?
+            guard redisGetReplyFromReader(context, &raw) == REDIS_OK else {
+                throw ioErrorLocked(context, command: RedisCommand("SUBSCRIBE"))
+            }
+            if raw != nil {
+                let reply = Self.copyAndFree(raw)
+                if let parts = reply.array, parts.count == 3, parts[0].string == "message", let channel = parts[1].string {
+                    return (channel, parts[2].bytes ?? [])
+                }
+                continue
+            }
+            let now = DispatchTime.now().uptimeNanoseconds
+            guard now < deadline else { return nil }
+            var descriptor = pollfd(fd: context.pointee.fd, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&descriptor, 1, Int32(min(1000, max(1, (deadline - now) / 1_000_000))))
+            if ready == 0 { continue }
+            if ready < 0 && errno == EINTR { continue }
+            guard ready > 0, redisBufferRead(context) == REDIS_OK else {
+                throw ioErrorLocked(context, command: RedisCommand("SUBSCRIBE"))
+            }
+        }
     }
 
     // MARK: Internals (lock held)

@@ -35,7 +35,7 @@ public final class SQLiteConnection {
             handle = nil
             throw StoreError(.badInput, "cannot open database \(path): \(message) (is it an SQLite file you may \(readOnly ? "read" : "write")?).")
         }
-        sqlite3_busy_timeout(opened, Int32(busyTimeout * 1000))
+        refold_sqlite_set_busy_timeout(opened, Int32(busyTimeout * 1000))
         sqlite3_extended_result_codes(opened, 1)
         // Fail now, not on the first query, if the file is not a database.
         do {

@@ -55,6 +55,11 @@ public final class SQLiteReadModelStore {
         for added in Self.addedColumns where try !columns(of: added.table).contains(added.column) {
             try connection.execute("ALTER TABLE \(added.table) ADD COLUMN \(added.column) \(added.definition)")
         }
+        // In WAL mode a commit need not wait for fsync (synchronous = NORMAL, this connection
+        // only): a crash may lose the last commits but never corrupts, and a read model's rows
+        // and checkpoint are lost together, so the next run re-applies them. Rollback-journal
+        // databases keep SQLite's default.
+        if try connection.journalMode() == "wal" { try connection.execute("PRAGMA synchronous = NORMAL") }
     }
 
     /// Opens an existing database read-only: for `verify`, `quarantine list`, `status`. Creates
