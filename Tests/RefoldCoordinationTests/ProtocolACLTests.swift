@@ -9,6 +9,7 @@ import Testing
 @Suite(.serialized) struct ProtocolACLTests {
     /// The exact lines docs/PROTOCOL.md gives (a test keeps them in step with the document).
     static let refoldUser = "ACL SETUSER refold on >refold-secret resetkeys ~refold:* resetchannels &refold:* -@all +@read +@write +@scripting +@connection +@transaction +time +publish -@dangerous +info"
+    static let requesterUser = "ACL SETUSER requester on >requester-secret resetkeys %R~refold:* ~refold:{requests:* resetchannels -@all +@read +@write +@connection +time +evalsha_ro +evalsha +script|load"
     static let readerUser = "ACL SETUSER app on >app-secret resetkeys %R~refold:* resetchannels -@all +@read +@connection +time +evalsha_ro +script|load"
 
     func client(_ url: String) throws -> CoordinationClient {
@@ -19,9 +20,10 @@ import Testing
         let protocolDoc = try String(contentsOf: LuaScriptsTests.luaDirectory.deletingLastPathComponent().appendingPathComponent("docs/PROTOCOL.md"), encoding: .utf8)
         #expect(protocolDoc.contains(Self.refoldUser))
         #expect(protocolDoc.contains(Self.readerUser))
+        #expect(protocolDoc.contains(Self.requesterUser))
         let server = try RedisTestServer()
         let admin = try RedisConnection(RedisConfiguration(url: RedisURL(parsing: server.url)))
-        for line in [Self.refoldUser, Self.readerUser] {
+        for line in [Self.refoldUser, Self.readerUser, Self.requesterUser] {
             try admin.send(RedisCommand("ACL", arguments: line.split(separator: " ").dropFirst().map(String.init)))
         }
         let refold = try client("redis://refold:refold-secret@127.0.0.1:\(server.port)")
@@ -47,5 +49,14 @@ import Testing
         let reply = try refold.complete(jobID: job, worker: "w", completions: leases.map { TaskCompletion(lease: $0, events: 1, result: "ok") })
         #expect(reply.fired && reply.jobState == .joined)
         #expect(try app.status(jobID: job)?.state == .joined)
+
+        // A requester sends requests, and still cannot work tasks.
+        let requester = try client("redis://requester:requester-secret@127.0.0.1:\(server.port)")
+        #expect(try requester.run(ReplayRequestScript(projection: "order_summary", kind: .catchup)) == .queued("catchup-order_summary-1"))
+        let other = "acl2-\(UUID().uuidString.prefix(8))"
+        try refold.fork(jobID: other, settings: JobSettings(payload: #"{"kind":"noop"}"#), tasks: tasks)
+        #expect { try requester.claim(jobID: other, worker: "intruder", count: 1) } throws: { "\($0)".contains("NOPERM") }
+        #expect(try refold.status(jobID: other)?.ready == 2)
+        #expect { try app.run(ReplayRequestScript(projection: "order_summary", kind: .catchup)) } throws: { "\($0)".contains("NOPERM") }
     }
 }
