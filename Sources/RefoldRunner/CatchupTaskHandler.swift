@@ -35,7 +35,7 @@ public struct CatchupTaskHandler: TaskHandler {
             let source = try SQLiteEventSource(path: spec.locations.events, layout: spec.locations.layout)
             let store = try SQLiteReadModelStore(path: spec.locations.readModels, create: false)
             let applier = LiveApplier(projection: projection, source: source, store: store, grace: spec.grace)
-            let delta = try source.events(after: spec.from, through: spec.head).filter { range.contains($0.aggregate) }
+            let delta = try source.events(after: spec.from, through: spec.head, range: range)
             if task.shouldAbandon { throw TaskAbandoned() }
             let records = try store.quarantined(projection: spec.projection).filter { range.contains(Array($0.aggregate.utf8)) }
             var outcome = try applier.apply(delta: delta, quarantined: Set(records.map(\.aggregate)))

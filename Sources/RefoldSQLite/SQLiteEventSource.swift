@@ -214,6 +214,22 @@ public final class SQLiteEventSource {
         }
     }
 
+    /// Events with `after` < position ≤ `through` of the aggregates in `range`, in position
+    /// order: one task's share of a forked catch-up (read from the aggregate index, so the
+    /// tasks together read it once instead of each scanning the whole delta).
+    public func events(after: Int64, through: Int64, range: AggregateRange) throws(StoreError) -> [StoredEvent] {
+        let upper = range.upper == nil ? "?4 IS NULL" : "\(aggregateColumn) < ?4"
+        let statement = try connection.prepare("""
+            SELECT \(columnList) FROM \(table) WHERE \(aggregateColumn) >= ?3 AND \(upper) AND \(idColumn) > ?1 AND \(idColumn) <= ?2
+            ORDER BY \(idColumn)
+            """)
+        try statement.bind([.int(after), .int(through), .bytes(range.lower ?? []), range.upper.map { .bytes($0) } ?? .null])
+        defer { statement.reset() }
+        var out: [StoredEvent] = []
+        while try statement.step() { out.append(stored(statement)) }
+        return out
+    }
+
     /// Every event of one aggregate with version ≥ `fromVersion` (or NULL), whatever its
     /// position, in version order: to fill a gap, or to refold the aggregate.
     public func events(ofAggregate aggregate: [UInt8], fromVersion: Int64 = 1) throws(StoreError) -> [StoredEvent] {
