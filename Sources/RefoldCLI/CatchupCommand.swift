@@ -32,7 +32,7 @@ struct CatchupCommand: ParsableCommand {
     @Option(help: "Number of tasks when forked (default: 4 per worker).")
     var tasks: Int?
 
-    @Option(help: ArgumentHelp("How long a missing position or version is waited for, e.g. 3s.", valueName: "duration"), transform: DurationArgument.parse)
+    @Option(help: ArgumentHelp("How long a missing position or version is waited for, e.g. 3s (0s: not at all).", valueName: "duration"), transform: DurationArgument.parseAllowingZero)
     var grace = DurationArgument(milliseconds: 3000)
 
     func validate() throws {

@@ -55,14 +55,23 @@ struct DurationArgument: ExpressibleByArgument, Sendable, Equatable, CustomStrin
     }
 
     static func parse(_ text: String) throws -> DurationArgument {
-        let units: [(String, Int)] = [("ms", 1), ("s", 1000), ("m", 60_000)]
-        for (suffix, factor) in units where text.hasSuffix(suffix) {
+        try parse(text, allowingZero: false)
+    }
+
+    /// For durations where none is meaningful (`--grace 0s`: quarantine a gap at once).
+    static func parseAllowingZero(_ text: String) throws -> DurationArgument {
+        try parse(text, allowingZero: true)
+    }
+
+    static func parse(_ text: String, allowingZero: Bool) throws -> DurationArgument {
+        let units: [(String, Int)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)]
+        for (suffix, factor) in units where text.hasSuffix(suffix) && !(suffix == "s" && text.hasSuffix("ms")) {
             let number = text.dropLast(suffix.count)
-            if let value = Int(number), value > 0, !number.hasPrefix("+"), value <= Int.max / factor {
+            if let value = Int(number), value > 0 || (allowingZero && value == 0), !number.hasPrefix("+"), value <= Int.max / factor {
                 return DurationArgument(milliseconds: value * factor)
             }
         }
-        throw ValidationError("write a positive integer followed by ms, s or m, e.g. 500ms, 2s, 5m")
+        throw ValidationError("write \(allowingZero ? "an integer ≥ 0" : "a positive integer") followed by ms, s, m or h, e.g. 500ms, 2s, 5m")
     }
 
     var seconds: Double { Double(milliseconds) / 1000 }

@@ -11,6 +11,12 @@ struct QuarantineCommand: ParsableCommand {
         subcommands: [List.self]
     )
 
+    /// `refold quarantine` alone is a usage error (exit 2).
+    func run() throws {
+        StandardError.write(Self.helpMessage() + "\n")
+        throw ExitCode(CLIError.ExitCode.badInput.rawValue)
+    }
+
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "list", abstract: "List the quarantined aggregates of the live model.")
 

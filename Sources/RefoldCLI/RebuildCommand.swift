@@ -84,7 +84,7 @@ struct RebuildCommand: ParsableCommand {
             print(report.text)
         }
         if !report.swapped {
-            StandardError.line("refold: not swapped: \(report.notSwappedBecause ?? "the run did not finish cleanly"); the live table of \(report.projection) was kept.")
+            StandardError.line("refold: not swapped: \(report.notSwappedBecause ?? "the run did not finish cleanly"); \(report.untouched ?? "the live table of \(report.projection) was kept").")
             throw ExitCode(CLIError.ExitCode.notClean.rawValue)
         }
     }

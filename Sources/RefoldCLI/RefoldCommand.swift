@@ -12,6 +12,12 @@ struct RefoldCommand: ParsableCommand {
         version: RefoldVersion.text,
         subcommands: [DemoCommand.self, RebuildCommand.self, CatchupCommand.self, RunCommand.self, AppendCommand.self, LagCommand.self, WorkerCommand.self, VerifyCommand.self, GenerateCommand.self, QuarantineCommand.self, StatusCommand.self, CancelCommand.self, BenchCommand.self, PingCommand.self]
     )
+
+    /// `refold` alone is a usage error (exit 2): the help goes to standard error.
+    func run() throws {
+        StandardError.write(Self.helpMessage() + "\n")
+        throw ExitCode(CLIError.ExitCode.badInput.rawValue)
+    }
 }
 
 /// The release of this build.

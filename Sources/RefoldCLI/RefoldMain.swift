@@ -28,8 +28,7 @@ public enum RefoldMain {
             // Thrown on purpose after a command printed its result (drift, dead tasks).
             exit(code.rawValue)
         } catch let error as CLIError {
-            StandardError.line("refold: \(error.message)")
-            exit(error.exitCode.rawValue)
+            fail(error.message, code: error.exitCode.rawValue, arguments: arguments)
         } catch {
             let code = RefoldCommand.exitCode(for: error)
             let message = RefoldCommand.fullMessage(for: error)
@@ -38,7 +37,9 @@ public enum RefoldMain {
                 exit(0)
             }
             if code.rawValue == 64 || error is ValidationError {
-                StandardError.line(usageLine(error: error, fullMessage: message))
+                let line = usageLine(error: error, fullMessage: message)
+                failureJSON(line.hasPrefix("refold: ") ? String(line.dropFirst(8)) : line, code: CLIError.ExitCode.badInput.rawValue, arguments: arguments)
+                StandardError.line(line)
                 exit(CLIError.ExitCode.badInput.rawValue)
             }
             if code.rawValue != 1 {
@@ -47,9 +48,25 @@ public enum RefoldMain {
                 exit(code.rawValue)
             }
             let mapped = CLIError.from(error)
-            StandardError.line("refold: \(mapped.message)")
-            exit(mapped.exitCode.rawValue)
+            fail(mapped.message, code: mapped.exitCode.rawValue, arguments: arguments)
         }
+    }
+
+    /// One line on standard error, the JSON object on standard output under `--json`, the exit code.
+    static func fail(_ message: String, code: Int32, arguments: [String]) -> Never {
+        failureJSON(message, code: code, arguments: arguments)
+        StandardError.line("refold: \(message)")
+        exit(code)
+    }
+
+    /// Under `--json` standard output holds exactly one JSON object, failures included:
+    /// `{"ok":false,"exit_code":N,"error":"…"}`, with `"swapped":false` for the commands that swap.
+    static func failureJSON(_ message: String, code: Int32, arguments: [String]) {
+        guard arguments.contains("--json") else { return }
+        var pairs: [(String, JSONValue)] = [("ok", .bool(false)), ("exit_code", .int(Int64(code))), ("error", .string(message))]
+        if let command = arguments.first, ["rebuild", "demo"].contains(command) { pairs.insert(("swapped", .bool(false)), at: 1) }
+        if let command = arguments.first, command == "catchup" { pairs.insert(("caught_up", .bool(false)), at: 1) }
+        JSONOutput.print(.object(pairs))
     }
 
     /// The metrics backend this executable installed (counters and timers kept in memory).

@@ -10,7 +10,7 @@ extension RebuildReport {
             String(format: "  %@ events, %@ aggregates, %@ rows in %.2f s — %@ events/s",
                    "\(events)", "\(aggregates)", "\(rows)", seconds, "\(Int(eventsPerSecond))"),
             String(format: "  %d task%@ %@; task time p50 %.2f s, p95 %.2f s%@; %d retr%@",
-                   tasks, tasks == 1 ? "" : "s", mode == "inline" ? "in this process" : "on \(workers) local worker\(workers == 1 ? "" : "s")",
+                   tasks, tasks == 1 ? "" : "s", mode == "inline" ? "in this process" : workers == 0 ? "on remote workers" : "on \(workers) local worker\(workers == 1 ? "" : "s")",
                    taskSecondsPercentile(50), taskSecondsPercentile(95),
                    slowestTask.map { String(format: ", slowest %@ %.2f s", $0.task, $0.seconds) } ?? "",
                    retries, retries == 1 ? "y" : "ies"),

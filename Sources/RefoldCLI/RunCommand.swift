@@ -22,7 +22,7 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var locations: LocationOptions
     @OptionGroup var redis: RedisOptions
 
-    @Option(help: ArgumentHelp("How long a missing position or version is waited for, e.g. 3s.", valueName: "duration"), transform: DurationArgument.parse)
+    @Option(help: ArgumentHelp("How long a missing position or version is waited for, e.g. 3s (0s: not at all).", valueName: "duration"), transform: DurationArgument.parseAllowingZero)
     var grace = DurationArgument(milliseconds: 3000)
 
     @Option(help: ArgumentHelp("The leadership lease; a standby takes over this long after the leader stops, e.g. 10s.", valueName: "duration"), transform: DurationArgument.parse)

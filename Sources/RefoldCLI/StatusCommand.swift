@@ -81,8 +81,17 @@ struct StatusCommand: ParsableCommand {
             if let summary = status.fields["report"].flatMap({ try? JSONScanner.parse(Array($0.utf8)) }), case .object(let members) = summary {
                 func int(_ key: String) -> Int64 { if case .integer(let value)? = members[Array(key.utf8)] { return value }; return 0 }
                 let swapped = members[Array("swapped".utf8)] == .bool(true)
-                line += "  \(swapped ? "swapped" : "not swapped"): \(int("events")) events, \(int("rows")) rows, \(int("quarantined")) quarantined, \(int("dead_tasks")) dead"
-                if case .string(let why)? = members[Array("not_swapped_because".utf8)] { line += " — \(String(decoding: why, as: UTF8.self))" }
+                if members[Array("caught_up".utf8)] != nil {
+                    let caughtUp = members[Array("caught_up".utf8)] == .bool(true)
+                    line += "  \(caughtUp ? "caught up" : "not caught up"): \(int("events")) events, \(int("rows")) rows, \(int("healed")) healed"
+                    if case .string(let why)? = members[Array("not_caught_up_because".utf8)] { line += " — \(String(decoding: why, as: UTF8.self))" }
+                } else {
+                    line += "  \(swapped ? "swapped" : "not swapped"): \(int("events")) events, \(int("rows")) rows, \(int("quarantined")) quarantined, \(int("dead_tasks")) dead"
+                    if case .string(let why)? = members[Array("not_swapped_because".utf8)] {
+                        line += " — \(String(decoding: why, as: UTF8.self))"
+                        return line  // the reason says it already
+                    }
+                }
             } else {
                 line += "  \(status.done)/\(status.total) done, \(status.dead) dead"
             }

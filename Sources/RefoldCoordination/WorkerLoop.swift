@@ -63,7 +63,13 @@ public final class WorkerLoop: Sendable {
     /// or, with `onlyJob`, until that job has finished. Blocks the calling thread: run it on a
     /// thread of its own (`WorkerService` does).
     public func run(shouldStop: @escaping @Sendable () -> Bool) throws {
-        let client = try connectWithRetry(shouldStop: shouldStop)
+        let client: CoordinationClient
+        do {
+            client = try connectWithRetry(shouldStop: shouldStop)
+        } catch {
+            if shouldStop() { return }  // stopped while Redis was not ready yet: nothing was claimed
+            throw error
+        }
         logger.info("worker ready", metadata: ["refold.worker": "\(options.workerID)", "refold.redis": "\(configuration.url)"])
         let heartbeat = Thread { [self] in heartbeatLoop() }
         heartbeat.name = "refold-heartbeat"
@@ -130,9 +136,12 @@ public final class WorkerLoop: Sendable {
         }
     }
 
+    /// Nothing listening at the first contact is a wrong address, most likely: fail at once (a
+    /// service manager restarts the worker if Redis was merely late). A server that is there
+    /// but not ready (loading, failing over) is waited for.
     private func connectWithRetry(shouldStop: @Sendable () -> Bool) throws(CoordinationError) -> CoordinationClient {
         try CoordinationClient.connect(
-            configuration: configuration, budget: OutageBudget(seconds: options.redisOutageTolerance), shouldStop: shouldStop,
+            configuration: configuration, budget: OutageBudget(seconds: options.redisOutageTolerance, retryUnreachable: false), shouldStop: shouldStop,
             onRetry: { error, _ in logger.warning("Redis is not available yet; retrying", metadata: ["refold.error": "\(error.message)"]) })
     }
 

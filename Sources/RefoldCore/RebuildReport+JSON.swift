@@ -48,6 +48,7 @@ extension RebuildReport {
         if swapped {
             return "Rebuilt \(projection) and swapped it in (\(mode), job \(job), up to position \(headPosition))"
         }
-        return "Not swapped: the live table of \(projection) was kept (\(mode), job \(job)) — \(notSwappedBecause ?? "the run did not finish cleanly")"
+        let kept = untouched.map { $0.prefix(1).uppercased() + $0.dropFirst() } ?? "The live table of \(projection) was kept"
+        return "Not swapped: \(kept.prefix(1).lowercased() + kept.dropFirst()) (\(mode), job \(job)) — \(notSwappedBecause ?? "the run did not finish cleanly")"
     }
 }

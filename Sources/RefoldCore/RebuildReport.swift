@@ -22,6 +22,8 @@ public struct RebuildReport: Sendable, Equatable {
     public var notSwappedBecause: String?
     /// Completed tasks whose results did not match the plan.
     public var rejectedTasks: [RejectedTaskReport] = []
+    /// What was left in place when nothing was swapped, in words ("the live table of X was kept").
+    public var untouched: String?
     /// The name a foreign table of the projection's name was kept under (`--replace-table`).
     public var previousTableKeptAs: String?
 

@@ -129,7 +129,7 @@ public final class RedisConnection: @unchecked Sendable {
                     try loadScriptLocked(script)
                     continue
                 }
-                throw serverError(text, command: RedisCommand("EVALSHA \(name).lua"))
+                throw serverError(text, what: "EVALSHA of \(name).lua")
             }
             return reply
         }
@@ -202,7 +202,7 @@ public final class RedisConnection: @unchecked Sendable {
         let command = RedisCommand("SCRIPT", "LOAD", script.source)
         let reply = try sendLocked(command, extraWait: 0)
         guard let sha = reply.string, case .bulk = reply else {
-            throw serverError(reply.errorText ?? "unexpected reply to SCRIPT LOAD", command: RedisCommand("SCRIPT LOAD \(script.name).lua"))
+            throw serverError(reply.errorText ?? "unexpected reply to SCRIPT LOAD", what: "SCRIPT LOAD of \(script.name).lua")
         }
         scriptHashes[script.name] = sha
     }
@@ -280,7 +280,7 @@ public final class RedisConnection: @unchecked Sendable {
             let reply = try sendLocked(RedisCommand("AUTH", arguments: args), extraWait: 0)
             if case .error(let text) = reply {
                 // The server's text never contains the password; ours neither.
-                throw RedisError(.authentication, "Redis at \(where_) refused the password: \(text).")
+                throw RedisError(.authentication, "Redis at \(where_) refused the password: \(Self.sentence(text))")
             }
         }
         if url.database != 0 {
@@ -306,7 +306,7 @@ public final class RedisConnection: @unchecked Sendable {
                 }
                 let reply = Self.copyAndFree(raw)
                 guard case .bulk = reply, let sha = reply.string else {
-                    throw serverError(reply.errorText ?? "unexpected reply", command: RedisCommand("SCRIPT LOAD \(name).lua"))
+                    throw serverError(reply.errorText ?? "unexpected reply", what: "SCRIPT LOAD of \(name).lua")
                 }
                 scriptHashes[name] = sha
             }
@@ -336,7 +336,23 @@ public final class RedisConnection: @unchecked Sendable {
     }
 
     private func serverError(_ text: String, command: RedisCommand) -> RedisError {
-        RedisError(.server, "Redis at \(configuration.url.endpointDescription) rejected \(command.name): \(text)", serverMessage: text)
+        serverError(text, what: command.name)
+    }
+
+    private func serverError(_ text: String, what: String) -> RedisError {
+        let where_ = configuration.url.endpointDescription
+        // A server that wants a password we did not give is the user's input to fix, not the server's failure.
+        if text.hasPrefix("NOAUTH") {
+            return RedisError(.authentication, "Redis at \(where_) requires a password and none was given (\(Self.sentence(text)))", serverMessage: text)
+        }
+        return RedisError(.server, "Redis at \(where_) rejected \(what): \(Self.sentence(text))", serverMessage: text)
+    }
+
+    /// A server's error text as the end of a sentence: one final period.
+    static func sentence(_ text: String) -> String {
+        var trimmed = Substring(text)
+        while trimmed.last == "." { trimmed.removeLast() }
+        return trimmed + "."
     }
 
     private func setTimeout(_ context: UnsafeMutablePointer<redisContext>, _ seconds: Double) {

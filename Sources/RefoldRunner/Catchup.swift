@@ -76,7 +76,7 @@ public enum Catchup {
         let forked: Bool
         switch options.mode {
         case .inline: forked = false
-        case .parallel: forked = true
+        case .parallel: forked = deltaEvents > 0
         case .automatic: forked = deltaEvents >= Int64(options.forkThreshold) && redis != nil
         }
         var report: Report

@@ -55,9 +55,15 @@ enum CatchupFork {
             report.rowsWritten += Int(parsed.rows)
         }
         guard problems.isEmpty else {
+            try? client.recordFinished(jobID: job, summary: JSONValue.object([("caught_up", .bool(false)), ("not_caught_up_because", .string(problems.prefix(3).joined(separator: "; ")))]).rendered())
             throw RunnerError(.notClean, "the catch-up of \(name) did not finish cleanly (\(problems.prefix(3).joined(separator: "; "))); rows already applied are correct, the checkpoint stays at \(from) — run refold catchup again.")
         }
         try store.applyLive(projection: name, rows: [], quarantined: [], healed: [], checkpoint: (from, head))
+        try? client.recordFinished(jobID: job, summary: JSONValue.object([
+            ("caught_up", .bool(true)), ("events", .int(Int64(report.outcome.events))), ("rows", .int(Int64(report.rowsWritten))),
+            ("from_position", .int(from)), ("head_position", .int(head)), ("quarantined", .int(Int64(report.outcome.quarantined.count))),
+            ("healed", .int(Int64(report.outcome.healed.count))),
+        ]).rendered())
         return report
     }
 }

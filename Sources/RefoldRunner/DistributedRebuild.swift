@@ -95,7 +95,8 @@ public enum DistributedRebuild {
             return try finish(options, planned, forked, status: status, client: client, restarts: restarts, started: start)
         } catch {
             // `refold status` lists the job as finished either way, with why it ended so.
-            let why = (error as? RunnerError)?.message ?? "\(error)"
+            var why = (error as? RunnerError)?.message ?? "\(error)"
+            if let range = why.range(of: "; not swapped: ") { why = String(why[..<range.lowerBound]) }
             try? client.recordFinished(jobID: forked.jobID, summary: JSONValue.object([("swapped", .bool(false)), ("not_swapped_because", .string(why))]).rendered())
             throw error
         }
@@ -275,7 +276,7 @@ public enum DistributedRebuild {
                         forked.finished = true
                         return (status, supervisor.workerRestarts)
                     case .stop(let error):
-                        throw RunnerError(error.code, "\(error.message); not swapped: the live table of \(name) was kept.")
+                        throw RunnerError(error.code, "\(error.message); not swapped: \(forked.store.untouched(projection: name)).")
                     }
                 }
             }
@@ -301,7 +302,7 @@ public enum DistributedRebuild {
         switch status.state {
         case .cancelled:
             let who = status.reason.isEmpty ? "an operator" : status.reason
-            throw RunnerError(.notClean, "not swapped: job \(jobID) was \(who.hasPrefix("cancelled") ? who : "cancelled: \(who)"); the live table of \(name) was kept.")
+            throw RunnerError(.notClean, "not swapped: job \(jobID) was \(who.hasPrefix("cancelled") ? who : "cancelled: \(who)"); \(forked.store.untouched(projection: name)).")
         case .failed where options.strict:
             let first = dead.first?.error ?? "a task failed"
             throw RunnerError(.notClean, "\(first); the live table of \(name) is untouched.")
@@ -355,6 +356,7 @@ public enum DistributedRebuild {
             workers: options.workers, mode: "parallel")
         report.swapped = forked.swapped
         report.notSwappedBecause = verdict
+        if !forked.swapped { report.untouched = forked.store.untouched(projection: name) }
         report.rejectedTasks = rejected
         report.previousTableKeptAs = keptAs
         // Each worker reports its own peak memory with every task it completes (remote ones too).

@@ -70,11 +70,18 @@ public enum InlineRebuild {
                 throw RunnerError(.notClean, strictMessage(projection.name, stop.record))
             }
             if (error as? StoreError)?.code == .stopped, let number = signal() {
-                throw RunnerError(.interrupted(number), "interrupted by \(number == SIGTERM ? "SIGTERM" : "SIGINT"): the rebuild of \(projection.name) was stopped; not swapped: the live table was kept.")
+                throw RunnerError(.interrupted(number), "interrupted by \(number == SIGTERM ? "SIGTERM" : "SIGINT"): the rebuild of \(projection.name) was stopped; not swapped: \(store.untouched(projection: projection.name)).")
             }
             throw error
         }
-        let keptAs = try store.swapIn(projection: projection.name, job: job, head: head, projectionVersion: projection.version, keepForeignAs: backup)
+        let keptAs: String?
+        do {
+            keptAs = try store.swapIn(projection: projection.name, job: job, head: head, projectionVersion: projection.version, keepForeignAs: backup)
+        } catch {
+            try? store.dropShadow(projection: projection.name)
+            try? store.discardQuarantine(projection: projection.name, job: job)
+            throw error
+        }
         progress(summary.events, plan.totalEvents)
         var report = RebuildReport(
             projection: projection.name, job: job, events: summary.events, aggregates: summary.aggregates, rows: summary.rows,

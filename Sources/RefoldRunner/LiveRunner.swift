@@ -68,9 +68,17 @@ public final class LiveRunner: Sendable {
     /// Runs until `shouldStop` (then the pass in hand finishes, leadership and lock are given
     /// back). Blocks the calling thread.
     public func run(shouldStop: @escaping @Sendable () -> Bool) throws {
-        let client = try CoordinationClient.connect(
-            configuration: redis, budget: OutageBudget(seconds: options.outageTolerance), shouldStop: shouldStop,
-            onRetry: { [logger] error, _ in logger.warning("Redis is not available yet; retrying", metadata: ["refold.error": "\(error.message)"]) })
+        // Nothing listening at the first contact is most likely a wrong address: fail at once.
+        // A server that is there but not ready is waited for; later outages are ridden through.
+        let client: CoordinationClient
+        do {
+            client = try CoordinationClient.connect(
+                configuration: redis, budget: OutageBudget(seconds: options.outageTolerance, retryUnreachable: false), shouldStop: shouldStop,
+                onRetry: { [logger] error, _ in logger.warning("Redis is not ready yet; waiting", metadata: ["refold.error": "\(error.message)"]) })
+        } catch {
+            if shouldStop() { return }
+            throw error
+        }
         let source = try SQLiteEventSource(path: options.locations.events, layout: options.locations.layout)
         _ = try Verifier.openBuiltModel(projection: name, path: options.locations.readModels)
         let store = try SQLiteReadModelStore(path: options.locations.readModels, create: false)

@@ -134,7 +134,7 @@ public enum Verifier {
         case .refolds:
             return store
         case .absent:
-            throw RunnerError(.badInput, "\(projection) was never built in \(path) (rebuild it first: refold rebuild \(projection) --events …).")
+            throw RunnerError(.badInput, "\(projection) was never built in \(path) (if it was rebuilt with --read-models, pass the same --read-models here; else rebuild it first: refold rebuild \(projection) --events …).")
         case .foreign(let why):
             throw RunnerError(.badInput, "table \(projection) in \(path) \(why), so there is no Refold model to read (rebuild it into another database with --read-models).")
         }

@@ -95,7 +95,7 @@ public final class SQLiteConnection {
     func failure(_ status: Int32, _ message: String, sql: String) -> StoreError {
         let primary = status & 0xFF
         if primary == SQLITE_BUSY || primary == SQLITE_LOCKED {
-            return StoreError(.infrastructure, "database \(path) stayed locked past its busy timeout (\(message)); another process holds a long write — retry, or raise the timeout.")
+            return StoreError(.infrastructure, "database \(path) stayed locked for 30 s (\(message)): another process holds a long write transaction on it; retry once it has finished.")
         }
         if primary == SQLITE_FULL || primary == SQLITE_IOERR || primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB || primary == SQLITE_CANTOPEN || primary == SQLITE_READONLY {
             return StoreError(.infrastructure, "database \(path) failed: \(message).")

@@ -33,7 +33,10 @@ extension SQLiteReadModelStore {
             let reach = redis.isEmpty ? "" : " --redis \(redis)"
             let valid = "lock valid for \(max(0, expiresAt - now)) s more"
             if job.hasPrefix("live-") {
-                return "the live service keeps \(projection) current (\(owner), \(valid)); it applies new events itself — stop it first (SIGTERM), or send it a request (docs/PROTOCOL.md, \"Requests\")."
+                return "the live service keeps \(projection) current (\(owner), \(valid)); it applies new events itself — stop it first (SIGTERM), or send it a request (docs/PROTOCOL.md, \"request.lua\")."
+            }
+            if job.hasPrefix("inline-") {
+                return "another rebuild of \(projection) is running in one process (\(owner)\(host.isEmpty ? "" : " on \(host)"), \(valid)); wait for it to finish — `refold status --read-models <this database>` shows it."
             }
             if job.hasPrefix("catchup-") {
                 return "a catch-up of \(projection) is running (job \(job), \(owner), \(valid)); wait for it to finish\(redis.isEmpty ? "" : ", or stop it with `refold cancel \(job)\(reach)`")."

@@ -35,6 +35,16 @@ extension SQLiteReadModelStore {
         return .refolds
     }
 
+    /// What a run that did not swap left in place, in words: "the live table of X was kept",
+    /// or that there was none to keep.
+    public func untouched(projection: String) -> String {
+        switch (try? modelTableState(projection: projection)) ?? .absent {
+        case .refolds: return "the live table of \(projection) was kept"
+        case .absent: return "\(projection) has no live table yet, and none was created"
+        case .foreign: return "the table \(projection) was left as it was"
+        }
+    }
+
     /// The one clear line for a foreign table in the way of a rebuild.
     static func foreignTableMessage(_ projection: String, path: String, why: String) -> String {
         "table \(projection) in \(path) \(why); Refold never replaces a table it did not build — keep the read models in another database (--read-models other.db), or pass --replace-table to keep that table as \(projection)__refold_backup_<time> and build the model in its place. Nothing was written."
@@ -74,6 +84,9 @@ extension SQLiteReadModelStore {
             break
         case .foreign(let why):
             guard replaceForeign else { throw StoreError(.badInput, foreignTableMessage(projection, path: path, why: why)) }
+            guard try store.objectType(named: projection) == "table" else {
+                throw StoreError(.badInput, "\(projection) in \(path) \(why); --replace-table keeps only tables as backups — rename or drop it yourself, or keep the read models in another database (--read-models). Nothing was written.")
+            }
             backup = backupTable(projection)
         }
         let shadow = shadowTable(projection)

@@ -302,7 +302,7 @@ import Testing
         let result = try coordinator.finish(timeout: 30)
         #expect(result.code == 130)
         #expect(result.stderr.contains("interrupted"))
-        #expect(result.stderr.contains("not swapped: the live table of order_summary was kept"))
+        #expect(result.stderr.contains("not swapped: order_summary has no live table yet, and none was created"))
         #expect(try client.status(jobID: job)?.state == .cancelled)
         try Deadline.wait(seconds: 10, "the workers to exit") { workers.allSatisfy { !ProcessInspection.isAlive($0) } }
         let store = try SQLiteReadModelStore(path: models, create: false)
