@@ -47,7 +47,7 @@ public struct CLIError: Error, CustomStringConvertible, Sendable {
         case let error as StoreError:
             switch error.code {
             case .badInput, .locked: return CLIError(.badInput, error.message)
-            case .infrastructure, .stopped: return CLIError(.infrastructure, error.message)
+            case .infrastructure, .busy, .stopped: return CLIError(.infrastructure, error.message)
             }
         case let error as RunnerError:
             switch error.code {

@@ -54,7 +54,7 @@ public struct CatchupTaskHandler: TaskHandler {
             switch error.code {
             case .stopped: throw TaskAbandoned()
             case .badInput: throw TaskFailure(.notHere, error.message)
-            case .infrastructure, .locked: throw TaskFailure(.retry, error.message)
+            case .infrastructure, .busy, .locked: throw TaskFailure(.retry, error.message)
             }
         } catch let failure as ProjectionFailure {
             throw TaskFailure(.retry, failure.description)

@@ -36,7 +36,8 @@ public final class LiveRunner: Sendable {
         /// Positions read per pass at most (a large backlog is taken in bites).
         public var window: Int64 = 20_000
         public var owner = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
-        /// How long Redis may be unavailable before the runner gives up, in seconds.
+        /// How long Redis may be unavailable, or the database locked by others' transactions,
+        /// before the runner gives up, in seconds.
         public var outageTolerance: Double = 60
 
         public init(projection: AnyProjection, locations: RebuildLocations) {
@@ -84,6 +85,7 @@ public final class LiveRunner: Sendable {
         let store = try SQLiteReadModelStore(path: options.locations.readModels, create: false)
         logger.info("live service ready; waiting for leadership", metadata: ["refold.projection": "\(name)", "refold.owner": "\(options.owner)"])
         var outageSince: Double?
+        var busySince: Double?
         defer { resign(client: client, store: store) }
         while !shouldStop() {
             do {
@@ -91,14 +93,27 @@ public final class LiveRunner: Sendable {
                     pause(min(lease / 4, 0.5), shouldStop: shouldStop)
                     continue
                 }
-                try follow(client: client, source: source, store: store, shouldStop: shouldStop)
-                outageSince = nil
+                // Each pass that completes ends an outage or a locked spell.
+                try follow(client: client, source: source, store: store, shouldStop: shouldStop) {
+                    outageSince = nil
+                    busySince = nil
+                }
             } catch let error as CoordinationError where error.isTransient {
                 let now = MonotonicClock.seconds()
                 let since = outageSince ?? now
                 outageSince = since
                 if now - since > options.outageTolerance { throw error }
                 logger.warning("Redis is not available; retrying", metadata: ["refold.error": "\(error.message)"])
+                pause(0.2, shouldStop: shouldStop)
+            } catch let error as StoreError where error.code == .busy {
+                // Someone's long transaction on the database (a report, a backup, a reader
+                // left open). The pass was rolled back; the next one starts again from the
+                // stored checkpoint, and rows never go backwards, so nothing is lost or doubled.
+                let now = MonotonicClock.seconds()
+                let since = busySince ?? now
+                busySince = since
+                if now - since > options.outageTolerance { throw error }
+                logger.warning("the database is locked by another connection; retrying", metadata: ["refold.error": "\(error.message)"])
                 pause(0.2, shouldStop: shouldStop)
             } catch let error as StoreError where error.code == .locked {
                 logger.warning("lost the live lock; standing by", metadata: ["refold.projection": "\(name)", "refold.reason": "\(error.message)"])
@@ -135,7 +150,9 @@ public final class LiveRunner: Sendable {
     }
 
     /// Tails the events while this runner leads; returns when it stops leading or must stop.
-    private func follow(client: CoordinationClient, source: SQLiteEventSource, store: SQLiteReadModelStore, shouldStop: () -> Bool) throws {
+    private func follow(
+        client: CoordinationClient, source: SQLiteEventSource, store: SQLiteReadModelStore, shouldStop: () -> Bool, passed: () -> Void
+    ) throws {
         guard let checkpoint = try store.checkpoint(projection: name) else { return }
         var tracker = PositionTracker(checkpoint: checkpoint.position, grace: options.grace)
         let applier = LiveApplier(projection: options.projection, source: source, store: store, grace: options.grace)
@@ -145,7 +162,10 @@ public final class LiveRunner: Sendable {
         var lastDataVersion: Int64 = -1
         let events = Counter(label: "refold_live_events_total", dimensions: [("projection", name)])
         let rows = Counter(label: "refold_live_rows_total", dimensions: [("projection", name)])
+        var passes = 0
         while !shouldStop() {
+            if passes > 0 { passed() }  // the previous pass completed
+            passes += 1
             let now = MonotonicClock.seconds()
             if now - lastRenewal >= lease / 3 {
                 let reply = try client.run(LeaderScript(projection: name, operation: .renew, owner: options.owner, token: token, leaseMilliseconds: options.leaseMilliseconds))

@@ -74,7 +74,7 @@ public struct RebuildTaskHandler: TaskHandler {
             case .stopped: throw TaskAbandoned()
             // A file, table or column missing here was there for the coordinator: this host differs.
             case .badInput: throw TaskFailure(.notHere, error.message)
-            case .infrastructure, .locked: throw TaskFailure(.retry, error.message)
+            case .infrastructure, .busy, .locked: throw TaskFailure(.retry, error.message)
             }
         } catch let failure as ProjectionFailure {
             // Maybe transient (a resource the projection needs); retried until max attempts.

@@ -7,10 +7,19 @@ public final class SQLiteConnection {
     private var handle: OpaquePointer?
     /// The database file, for messages.
     public let path: String
+    /// Seconds a statement waits for another connection's lock before failing with `.busy`.
+    public let busyTimeout: Double
+
+    /// The default wait for a lock: 30 s, or `REFOLD_SQLITE_BUSY_TIMEOUT_MS`.
+    public static let busyTimeout: Double = {
+        guard let text = ProcessInfo.processInfo.environment["REFOLD_SQLITE_BUSY_TIMEOUT_MS"], let milliseconds = Double(text), milliseconds >= 0 else { return 30 }
+        return milliseconds / 1000
+    }()
 
     /// Opens `path`. Read-only opens never create or change the file; `create` makes it if missing.
-    public init(path: String, readOnly: Bool, create: Bool = false, busyTimeout: Double = 30) throws(StoreError) {
+    public init(path: String, readOnly: Bool, create: Bool = false, busyTimeout: Double = SQLiteConnection.busyTimeout) throws(StoreError) {
         self.path = path
+        self.busyTimeout = busyTimeout
         if readOnly || !create {
             guard FileManager.default.fileExists(atPath: path) else {
                 throw StoreError(.badInput, "database file \(path) does not exist (check the path given to --events or --read-models).")
@@ -95,7 +104,7 @@ public final class SQLiteConnection {
     func failure(_ status: Int32, _ message: String, sql: String) -> StoreError {
         let primary = status & 0xFF
         if primary == SQLITE_BUSY || primary == SQLITE_LOCKED {
-            return StoreError(.infrastructure, "database \(path) stayed locked for 30 s (\(message)): another process holds a long write transaction on it; retry once it has finished.")
+            return StoreError(.busy, "database \(path) stayed locked (\(message); busy timeout \(busyTimeout >= 1 ? "\(Int(busyTimeout)) s" : "\(Int(busyTimeout * 1000)) ms")): another connection holds a long transaction on it; retry once it has finished.")
         }
         if primary == SQLITE_FULL || primary == SQLITE_IOERR || primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB || primary == SQLITE_CANTOPEN || primary == SQLITE_READONLY {
             return StoreError(.infrastructure, "database \(path) failed: \(message).")
