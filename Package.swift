@@ -10,7 +10,9 @@ let package = Package(
         .library(name: "RefoldCLI", targets: ["RefoldCLI"]),
         .library(name: "RefoldCore", targets: ["RefoldCore"]),
         .library(name: "RefoldJSON", targets: ["RefoldJSON"]),
+        .library(name: "RefoldStore", targets: ["RefoldStore"]),
         .library(name: "RefoldSQLite", targets: ["RefoldSQLite"]),
+        .library(name: "RefoldPostgres", targets: ["RefoldPostgres"]),
         .library(name: "RefoldRedis", targets: ["RefoldRedis"]),
         .library(name: "RefoldCoordination", targets: ["RefoldCoordination"]),
         .library(name: "RefoldRunner", targets: ["RefoldRunner"]),
@@ -37,6 +39,12 @@ let package = Package(
             providers: [.apt(["libsqlite3-dev"])]
         ),
 
+        .systemLibrary(
+            name: "CLibpq",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+
         // Build-time embedding of lua/*.lua into the coordination module.
         .executableTarget(name: "EmbedLuaTool", swiftSettings: strict),
         .plugin(name: "EmbedLuaPlugin", capability: .buildTool(), dependencies: ["EmbedLuaTool"]),
@@ -61,13 +69,18 @@ let package = Package(
         .target(name: "RefoldCore", dependencies: ["RefoldJSON"], swiftSettings: strict),
         // The reference projection, order_summary, registered like a user's, and its workload generator.
         .target(name: "RefoldOrderSummary", dependencies: ["RefoldCore"], swiftSettings: strict),
+        // What a store is: the event-source and read-model protocols, locations (paths and
+        // database URLs, passwords masked), store errors. No I/O of its own.
+        .target(name: "RefoldStore", dependencies: ["RefoldCore"], swiftSettings: strict),
         // SQLite event source and read-model store: the only importer of CSQLite.
-        .target(name: "RefoldSQLite", dependencies: ["CSQLite", "RefoldCore"], swiftSettings: strict),
+        .target(name: "RefoldSQLite", dependencies: ["CSQLite", "RefoldCore", "RefoldStore"], swiftSettings: strict),
+        // PostgreSQL event source and read-model store over libpq: the only importer of CLibpq.
+        .target(name: "RefoldPostgres", dependencies: ["CLibpq", "RefoldCore", "RefoldStore"], swiftSettings: strict),
         // Rebuild orchestration: inline runs, the coordinator, the worker side.
         .target(
             name: "RefoldRunner",
             dependencies: [
-                "RefoldCore", "RefoldSQLite", "RefoldCoordination", "RefoldRedis", "RefoldProcess", "RefoldThreads",
+                "RefoldCore", "RefoldSQLite", "RefoldPostgres", "RefoldCoordination", "RefoldRedis", "RefoldProcess", "RefoldThreads",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
             ],
@@ -102,7 +115,7 @@ let package = Package(
 
         // Tests. The fixture is a user's binary in miniature: its own projections, refold's CLI.
         .executableTarget(name: "refold-fixture", dependencies: ["RefoldCLI", "RefoldCore", "RefoldOrderSummary"], path: "Tests/RefoldFixture", swiftSettings: strict),
-        .target(name: "RefoldTestSupport", dependencies: ["RefoldTesting", "RefoldRedis", "RefoldProcess"], path: "Tests/RefoldTestSupport", swiftSettings: strict),
+        .target(name: "RefoldTestSupport", dependencies: ["RefoldTesting", "RefoldRedis", "RefoldProcess", "RefoldPostgres", "RefoldStore"], path: "Tests/RefoldTestSupport", swiftSettings: strict),
         .testTarget(name: "RefoldJSONTests", dependencies: ["RefoldJSON"], swiftSettings: strict),
         .testTarget(name: "RefoldRedisTests", dependencies: ["RefoldRedis", "RefoldTestSupport"], swiftSettings: strict),
         .testTarget(

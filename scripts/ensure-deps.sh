@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what Refold needs to build and test, only when it is missing (Debian/Ubuntu, apt).
+# Installs what Refold needs to build (and with --test, to test), only when it is missing
+# (Debian/Ubuntu, apt).
 set -euo pipefail
 
 missing=()
@@ -9,6 +10,12 @@ command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
 [ -f /usr/include/sqlite3.h ] || missing+=(libsqlite3-dev)
 command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
 command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
+[ -f /usr/include/postgresql/libpq-fe.h ] || missing+=(libpq-dev)
+# The tests (not the demo) run a private PostgreSQL server and use psql.
+if [ "${1:-}" = "--test" ]; then
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+  command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
+fi
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "refold: installing ${missing[*]} with apt-get" >&2

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RefoldCoordination
 import RefoldCore
+import RefoldRunner
 import RefoldSQLite
 
 /// `refold append AGGREGATE --events LOC --type CLASS --data JSON [--expected-version N]`
@@ -42,7 +43,7 @@ struct AppendCommand: ParsableCommand {
         let client = try redis.explicitURL().map { _ in
             try CoordinationClient.connect(configuration: try redis.configuration(command: "append"), budget: OutageBudget(seconds: 10, retryUnreachable: false))
         }
-        let appender = try SQLiteEventAppender(path: locations.events, layout: locations.layout)
+        let appender = try Stores.appender(locations.events, layout: locations.layout)
         switch try appender.append(NewEvent(aggregate: aggregate, version: nil, eventClass: eventClass, payload: data), expected: expectedVersion) {
         case .conflict(let current):
             if output.json {

@@ -3,6 +3,7 @@ import Foundation
 import RefoldBench
 import RefoldCore
 import RefoldOrderSummary
+import RefoldRunner
 import RefoldSQLite
 
 /// `refold generate PATH --size N --aggregates M --seed S …`
@@ -12,7 +13,7 @@ struct GenerateCommand: ParsableCommand {
         abstract: "Write a deterministic order dataset in the Laravel stored_events layout."
     )
 
-    @Argument(help: "The SQLite file to create (must not exist).")
+    @Argument(help: "The SQLite file to create (must not exist), or a postgres:// URL of a database without a stored_events table.")
     var path: String
 
     @Option(help: "Number of events.") var size = 100_000
@@ -44,13 +45,14 @@ struct GenerateCommand: ParsableCommand {
         let spec = DatasetSpec(size: size, aggregates: aggregates, seed: seed, skew: skew, malformed: malformed, gaps: gaps, nullAggregates: nullAggregates)
         let bar = ProgressBar(label: "generate")
         let start = Date()
-        let count = try SQLiteDatasetWriter.write(DatasetGenerator(spec), to: path) { done in bar.update(done: Int64(done), total: Int64(size)) }
+        let target = try LocationOptions.location(path, flag: "PATH")
+        let count = try Stores.writeDataset(DatasetGenerator(spec), to: target, malformed: malformed > 0) { done in bar.update(done: Int64(done), total: Int64(size)) }
         bar.finish()
         let seconds = Date().timeIntervalSince(start)
         if output.json {
-            JSONOutput.print(["path": .string(LocationOptions.absolute(path)), "events": .int(Int64(count)), "aggregates": .int(Int64(aggregates)), "seed": .int(Int64(seed)), "seconds": .double(seconds)])
+            JSONOutput.print(["path": .string(target), "events": .int(Int64(count)), "aggregates": .int(Int64(aggregates)), "seed": .int(Int64(seed)), "seconds": .double(seconds)])
         } else {
-            print("Wrote \(count) events for \(aggregates) aggregates to \(path) in \(String(format: "%.1f", seconds)) s (seed \(seed)).")
+            print("Wrote \(count) events for \(aggregates) aggregates to \(target) in \(String(format: "%.1f", seconds)) s (seed \(seed)).")
         }
     }
 }

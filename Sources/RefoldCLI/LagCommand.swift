@@ -21,7 +21,7 @@ struct LagCommand: ParsableCommand {
     func run() throws {
         let projection = try Projections.named(self.projection)
         let locations = try self.locations.resolved()
-        let source = try SQLiteEventSource(path: locations.events, layout: locations.layout)
+        let source = try Stores.events(locations.events, layout: locations.layout)
         let store = try Verifier.openBuiltModel(projection: projection.name, path: locations.readModels)
         guard let checkpoint = try store.checkpoint(projection: projection.name) else { return }
         let head = try source.headPosition()

@@ -2,13 +2,14 @@ import ArgumentParser
 import Foundation
 import RefoldRunner
 import RefoldSQLite
+import RefoldStore
 
 /// `--events`, `--read-models` and the event table's names.
 struct LocationOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The SQLite database holding the event table.", valueName: "path"))
+    @Option(help: ArgumentHelp("The database holding the event table: a SQLite path or postgres://user@host:port/db (password in the URL or PGPASSWORD, never printed).", valueName: "location"))
     var events: String
 
-    @Option(name: .customLong("read-models"), help: ArgumentHelp("The SQLite database for read models (default: the events database).", valueName: "path"))
+    @Option(name: .customLong("read-models"), help: ArgumentHelp("The database for read models, a SQLite path or a postgres:// URL (default: the events database).", valueName: "location"))
     var readModels: String?
 
     @Option(name: .customLong("events-table"), help: ArgumentHelp("Name of the event table.", valueName: "name"))
@@ -22,14 +23,34 @@ struct LocationOptions: ParsableArguments {
 
     /// Absolute locations (stored for other processes), checked to exist.
     func resolved() throws -> RebuildLocations {
-        let eventsPath = Self.absolute(events)
-        guard FileManager.default.fileExists(atPath: eventsPath) else {
+        let eventsPath = try Self.location(events, flag: "--events")
+        if !DatabaseLocation.isURL(eventsPath), !FileManager.default.fileExists(atPath: eventsPath) {
             throw CLIError(.badInput, "events database \(events) does not exist (check --events).")
         }
         let layout = EventTableLayout(
             table: eventsTable, id: idColumn, aggregate: aggregateColumn, version: versionColumn,
             eventClass: classColumn, payload: payloadColumn)
-        return RebuildLocations(events: eventsPath, readModels: readModels.map(Self.absolute), layout: layout)
+        return RebuildLocations(events: eventsPath, readModels: try readModels.map { try Self.location($0, flag: "--read-models") }, layout: layout)
+    }
+
+    /// What a location flag stores for other processes: an absolute path, or the URL without
+    /// its password. A password in the URL moves to this process's environment (`PGPASSWORD`),
+    /// where the stores and the worker processes it starts find it; it is never stored or printed.
+    static func location(_ text: String, flag: String) throws -> String {
+        guard DatabaseLocation.isURL(text) else { return absolute(text) }
+        let parsed: DatabaseLocation
+        do { parsed = try DatabaseLocation(parsing: text) } catch { throw CLIError(.badInput, "\(flag): \(error.message)") }
+        if parsed.kind == .mysql {
+            throw CLIError(.badInput, "\(flag) \(parsed): MySQL/MariaDB is not supported yet by this version of Refold (SQLite and PostgreSQL are).")
+        }
+        if let password = parsed.password, parsed.kind == .postgres {
+            let current = ProcessInfo.processInfo.environment["PGPASSWORD"]
+            if let current, !current.isEmpty, current != password, DatabaseLocation.masked(text) != text {
+                throw CLIError(.badInput, "\(flag) \(parsed): this URL's password differs from another one given to this command (or PGPASSWORD); give each server's password in ~/.pgpass instead.")
+            }
+            setenv("PGPASSWORD", password, 1)
+        }
+        return parsed.stored
     }
 
     static func absolute(_ path: String) -> String {

@@ -30,7 +30,7 @@ struct QuarantineCommand: ParsableCommand {
             guard let path = readModels ?? events else {
                 throw CLIError(.badInput, "say where the read models are: --read-models PATH (or --events PATH when they share the file).")
             }
-            let store = try Verifier.openBuiltModel(projection: projection, path: LocationOptions.absolute(path))
+            let store = try Verifier.openBuiltModel(projection: projection, path: try LocationOptions.location(path, flag: "--read-models"))
             let records = try store.quarantined(projection: projection)
             if output.json {
                 JSONOutput.print(.object([("projection", .string(projection)), ("quarantined", .array(records.map(\.json)))]))

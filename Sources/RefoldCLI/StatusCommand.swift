@@ -47,7 +47,7 @@ struct StatusCommand: ParsableCommand {
                 finished = try client.recentJobs(limit: recent)
             }
         }
-        let database = try readModels.map { try DatabaseView.read(LocationOptions.absolute($0)) }
+        let database = try readModels.map { try DatabaseView.read(LocationOptions.location($0, flag: "--read-models")) }
         if output.json {
             if job != nil, let first = statuses.first, database == nil {
                 JSONOutput.print(Self.json(first))
@@ -133,14 +133,13 @@ struct StatusCommand: ParsableCommand {
 /// What a read-model database records about rebuilds, read without writing anything.
 struct DatabaseView {
     let path: String
-    let locks: [(projection: String, holder: SQLiteReadModelStore.LockHolder)]
+    let locks: [(projection: String, holder: LockHolder)]
     let checkpoints: [(projection: String, position: Int64, job: String, updatedAt: String)]
 
     static func read(_ path: String) throws -> DatabaseView {
-        guard FileManager.default.fileExists(atPath: path) else {
+        guard let store = try Stores.readOnlyModels(path) else {
             throw CLIError(.badInput, "read-model database \(path) does not exist (check --read-models).")
         }
-        let store = try SQLiteReadModelStore(readOnlyPath: path)
         return DatabaseView(path: path, locks: try store.locks(), checkpoints: try store.checkpoints())
     }
 

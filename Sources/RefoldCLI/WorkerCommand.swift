@@ -46,6 +46,10 @@ struct WorkerCommand: AsyncParsableCommand {
         // would only hand every task back.
         for (flag, path) in [("--events", events), ("--read-models", readModels)] {
             guard let path else { continue }
+            if DatabaseLocation.isURL(path) {
+                _ = try LocationOptions.location(path, flag: flag)
+                continue
+            }
             let absolute = LocationOptions.absolute(path)
             guard FileManager.default.fileExists(atPath: absolute) else {
                 throw CLIError(.badInput, "\(flag) \(path) does not exist on this host (give the path of the database here, or leave \(flag) out to use the job's).")
@@ -59,7 +63,8 @@ struct WorkerCommand: AsyncParsableCommand {
         options.maxIdleWait = poll.seconds
         let logger = Logger(label: "refold.worker")
         let handlers = WorkerHandlers(
-            overrides: LocationOverrides(events: events.map(LocationOptions.absolute), readModels: readModels.map(LocationOptions.absolute)),
+            overrides: LocationOverrides(events: try events.map { try LocationOptions.location($0, flag: "--events") },
+                                         readModels: try readModels.map { try LocationOptions.location($0, flag: "--read-models") }),
             registry: Projections.current)
         let loop = WorkerLoop(configuration: configuration, options: options, logger: logger) { jobID, payload in
             try handlers.handler(jobID: jobID, payload: payload)

@@ -54,7 +54,7 @@ public enum Catchup {
     public static func run(_ options: Options, redis: DistributedRebuild.RedisTarget? = nil, hooks: DistributedRebuild.Hooks = .init()) throws -> Report {
         let start = Date()
         let name = options.projection.name
-        let source = try SQLiteEventSource(path: options.locations.events, layout: options.locations.layout)
+        let source = try Stores.events(options.locations.events, layout: options.locations.layout)
         let built = try Verifier.openBuiltModel(projection: name, path: options.locations.readModels)
         guard let checkpoint = try built.checkpoint(projection: name) else {
             throw RunnerError(.badInput, "\(name) has no checkpoint: rebuild it first.")
@@ -65,7 +65,7 @@ public enum Catchup {
         if let holder = try built.lockHolder(projection: name), holder.blocks(job: "") {
             throw StoreError(.locked, holder.busyMessage(projection: name))
         }
-        let store = try SQLiteReadModelStore(path: options.locations.readModels, create: false)
+        let store = try Stores.readModels(options.locations.readModels, create: false)
         let job = "catchup-\(name.prefix(40))-\(UUID().uuidString.prefix(8).lowercased())"
         try store.acquireLock(projection: name, job: job, owner: "refold catchup on \(ProcessInfo.processInfo.hostName), pid \(getpid())", seconds: 60, redis: redis?.display ?? "")
         defer { try? store.releaseLock(projection: name, job: job) }
@@ -104,7 +104,7 @@ public enum Catchup {
     /// The highest position the checkpoint may move to: the head, once every missing position
     /// below it has appeared or been missing for `grace` seconds (a hole for good). A position
     /// a transaction took but has not committed yet is not passed while it may still appear.
-    static func safeHead(_ source: SQLiteEventSource, after from: Int64, grace: Double, signal: () -> Int32?) throws -> Int64 {
+    static func safeHead(_ source: any EventSource, after from: Int64, grace: Double, signal: () -> Int32?) throws -> Int64 {
         let head = try source.headPosition()
         guard head > from else { return from }
         let deadline = MonotonicClock.seconds() + grace
@@ -119,7 +119,7 @@ public enum Catchup {
     /// rows each, so writers of the events table never wait long), and moves the checkpoint
     /// with the last one. Returns the rows that advanced.
     @discardableResult
-    static func write(_ outcome: LiveApplier.Outcome, store: SQLiteReadModelStore, projection: String, checkpoint: (from: Int64, to: Int64)?, fence: String? = nil, chunk: Int = 2000) throws -> Int {
+    static func write(_ outcome: LiveApplier.Outcome, store: any ReadModelStore, projection: String, checkpoint: (from: Int64, to: Int64)?, fence: String? = nil, chunk: Int = 2000) throws -> Int {
         var written = 0
         var start = 0
         repeat {

@@ -9,7 +9,7 @@ import RefoldSQLite
 /// checkpoint moves only after a clean join whose every result matches the coordinator's count.
 enum CatchupFork {
     static func run(
-        _ options: Catchup.Options, job: String, store: SQLiteReadModelStore, source: SQLiteEventSource,
+        _ options: Catchup.Options, job: String, store: any ReadModelStore, source: any EventSource,
         from: Int64, head: Int64, redis: DistributedRebuild.RedisTarget, hooks: DistributedRebuild.Hooks
     ) throws -> Catchup.Report {
         let name = options.projection.name

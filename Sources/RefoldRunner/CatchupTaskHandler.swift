@@ -32,8 +32,8 @@ public struct CatchupTaskHandler: TaskHandler {
             throw TaskFailure(.fatal, "task \(task.lease.taskID) has a spec that is not a partition range: \(task.lease.spec.prefix(200))")
         }
         do {
-            let source = try SQLiteEventSource(path: spec.locations.events, layout: spec.locations.layout)
-            let store = try SQLiteReadModelStore(path: spec.locations.readModels, create: false)
+            let source = try Stores.events(spec.locations.events, layout: spec.locations.layout)
+            let store = try Stores.readModels(spec.locations.readModels, create: false)
             let applier = LiveApplier(projection: projection, source: source, store: store, grace: spec.grace)
             let delta = try source.events(after: spec.from, through: spec.head, range: range)
             if task.shouldAbandon { throw TaskAbandoned() }

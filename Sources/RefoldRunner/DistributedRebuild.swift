@@ -106,7 +106,7 @@ public enum DistributedRebuild {
 
     /// Everything known before anything is written.
     public struct Plan {
-        let source: SQLiteEventSource
+        let source: any EventSource
         let head: Int64
         let partition: PartitionPlan
         /// Where a foreign table of the projection's name will be kept (`--replace-table`).
@@ -120,9 +120,9 @@ public enum DistributedRebuild {
     /// running rebuild), then the head and the plan.
     public static func plan(_ options: Options) throws -> Plan {
         let madeAt = Date()
-        let source = try SQLiteEventSource(path: options.locations.events, layout: options.locations.layout)
-        let backup = try SQLiteReadModelStore.preflight(
-            path: options.locations.readModels, projection: options.projection.name, replaceForeign: options.replaceForeignTable)
+        let source = try Stores.events(options.locations.events, layout: options.locations.layout)
+        let backup = try Stores.preflight(
+            options.locations.readModels, projection: options.projection.name, replaceForeign: options.replaceForeignTable)
         let head = try source.headPosition()
         return Plan(source: source, head: head, partition: try source.plan(tasks: options.tasks), backupName: backup, madeAt: madeAt)
     }
@@ -146,7 +146,7 @@ public enum DistributedRebuild {
     /// What the fork made, and how to undo what must not outlive the run.
     final class Forked {
         let jobID: String
-        let store: SQLiteReadModelStore
+        let store: any ReadModelStore
         let definitions: [TaskDefinition]
         var pool: LocalWorkerPool?
         let logDirectory: URL
@@ -156,7 +156,7 @@ public enum DistributedRebuild {
         var swapped = false
         var finished = false
 
-        init(jobID: String, store: SQLiteReadModelStore, definitions: [TaskDefinition]) {
+        init(jobID: String, store: any ReadModelStore, definitions: [TaskDefinition]) {
             self.jobID = jobID
             self.store = store
             self.definitions = definitions
@@ -194,7 +194,7 @@ public enum DistributedRebuild {
         let name = options.projection.name
         let forked = Forked(
             jobID: "rebuild-\(name.prefix(40))-\(UUID().uuidString.prefix(8).lowercased())",
-            store: try SQLiteReadModelStore(path: options.locations.readModels),
+            store: try Stores.readModels(options.locations.readModels),
             definitions: plan.partition.ranges.enumerated().map { index, range in
                 TaskDefinition(id: String(format: "r%05d", index), spec: range.spec)
             })

@@ -35,11 +35,11 @@ public enum InlineRebuild {
     ) throws -> RebuildReport {
         let start = Date()
         // Every input is checked, read-only, before anything is created on the read-model side.
-        let source = try SQLiteEventSource(path: locations.events, layout: locations.layout)
-        let backup = try SQLiteReadModelStore.preflight(path: locations.readModels, projection: projection.name, replaceForeign: replaceForeignTable, ownLock: lockJob)
+        let source = try Stores.events(locations.events, layout: locations.layout)
+        let backup = try Stores.preflight(locations.readModels, projection: projection.name, replaceForeign: replaceForeignTable, ownLock: lockJob)
         let head = try source.headPosition()
         let plan = try source.plan(tasks: 1)
-        let store = try SQLiteReadModelStore(path: locations.readModels)
+        let store = try Stores.readModels(locations.readModels)
         let job = "inline-\(UUID().uuidString.prefix(8).lowercased())"
         let lock = lockJob ?? job
         if lockJob == nil {
@@ -52,7 +52,7 @@ public enum InlineRebuild {
         do {
             summary = try RangeRebuild.run(
                 projection: projection, source: source, store: store, range: plan.ranges[0], head: head,
-                table: SQLiteReadModelStore.shadowTable(projection.name), job: job, strict: strict,
+                table: ReadModelNames.shadowTable(projection.name), job: job, strict: strict,
                 keepGoing: { done in
                     progress(done, plan.totalEvents)
                     return signal() == nil

@@ -41,14 +41,14 @@ public final class LiveApplier {
     }
 
     let projection: AnyProjection
-    let source: SQLiteEventSource
-    let store: SQLiteReadModelStore
+    let source: any EventSource
+    let store: any ReadModelStore
     let grace: Double
     let clock: () -> Double
     let pause: (Double) -> Void
 
     public init(
-        projection: AnyProjection, source: SQLiteEventSource, store: SQLiteReadModelStore, grace: Double,
+        projection: AnyProjection, source: any EventSource, store: any ReadModelStore, grace: Double,
         clock: @escaping () -> Double = { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 },
         pause: @escaping (Double) -> Void = { Thread.sleep(forTimeInterval: $0) }
     ) {

@@ -80,9 +80,9 @@ public final class LiveRunner: Sendable {
             if shouldStop() { return }
             throw error
         }
-        let source = try SQLiteEventSource(path: options.locations.events, layout: options.locations.layout)
+        let source = try Stores.events(options.locations.events, layout: options.locations.layout)
         _ = try Verifier.openBuiltModel(projection: name, path: options.locations.readModels)
-        let store = try SQLiteReadModelStore(path: options.locations.readModels, create: false)
+        let store = try Stores.readModels(options.locations.readModels, create: false)
         logger.info("live service ready; waiting for leadership", metadata: ["refold.projection": "\(name)", "refold.owner": "\(options.owner)"])
         var outageSince: Double?
         var busySince: Double?
@@ -123,7 +123,7 @@ public final class LiveRunner: Sendable {
     }
 
     /// Takes the lease and the model's lock; true when this runner leads now.
-    private func lead(client: CoordinationClient, store: SQLiteReadModelStore, shouldStop: () -> Bool) throws -> Bool {
+    private func lead(client: CoordinationClient, store: any ReadModelStore, shouldStop: () -> Bool) throws -> Bool {
         let reply = try client.run(LeaderScript(projection: name, operation: .acquire, owner: options.owner, token: token, leaseMilliseconds: options.leaseMilliseconds))
         guard case .held = reply else { return false }
         if let busy = try lockModel(store) {
@@ -138,7 +138,7 @@ public final class LiveRunner: Sendable {
     }
 
     /// Takes the model's lock for this runner; returns why not when another holds it.
-    private func lockModel(_ store: SQLiteReadModelStore) throws(StoreError) -> String? {
+    private func lockModel(_ store: any ReadModelStore) throws(StoreError) -> String? {
         let owner = "refold run on \(ProcessInfo.processInfo.hostName), pid \(getpid())"
         do {
             try store.acquireLock(projection: name, job: lockJob, owner: owner, seconds: lockSeconds, redis: redis.url.description)
@@ -151,7 +151,7 @@ public final class LiveRunner: Sendable {
 
     /// Tails the events while this runner leads; returns when it stops leading or must stop.
     private func follow(
-        client: CoordinationClient, source: SQLiteEventSource, store: SQLiteReadModelStore, shouldStop: () -> Bool, passed: () -> Void
+        client: CoordinationClient, source: any EventSource, store: any ReadModelStore, shouldStop: () -> Bool, passed: () -> Void
     ) throws {
         guard let checkpoint = try store.checkpoint(projection: name) else { return }
         var tracker = PositionTracker(checkpoint: checkpoint.position, grace: options.grace)
@@ -245,7 +245,7 @@ public final class LiveRunner: Sendable {
     public static func rowsChannel(_ projection: String) -> String { "refold:rows:\(projection)" }
 
     /// Executes one request between passes and records how it ended.
-    private func execute(_ request: ReplayRequest, client: CoordinationClient, source: SQLiteEventSource, store: SQLiteReadModelStore, tracker: inout PositionTracker) throws {
+    private func execute(_ request: ReplayRequest, client: CoordinationClient, source: any EventSource, store: any ReadModelStore, tracker: inout PositionTracker) throws {
         logger.info("executing a request", metadata: ["refold.request": "\(request.id)", "refold.kind": "\(request.kind.rawValue)"])
         let started = Date()
         do {
@@ -272,7 +272,7 @@ public final class LiveRunner: Sendable {
 
     /// Refolds these aggregates from their first event and writes what they give (a
     /// quarantined one goes through healing).
-    private func replay(_ aggregates: [String], client: CoordinationClient, source: SQLiteEventSource, store: SQLiteReadModelStore) throws -> JSONValue {
+    private func replay(_ aggregates: [String], client: CoordinationClient, source: any EventSource, store: any ReadModelStore) throws -> JSONValue {
         let applier = LiveApplier(projection: options.projection, source: source, store: store, grace: options.grace)
         let records = try store.quarantined(projection: name)
         let wanted = Set(aggregates)
@@ -294,7 +294,7 @@ public final class LiveRunner: Sendable {
     }
 
     /// Gives back the lease and the lock (SIGTERM, or the end of the run).
-    private func resign(client: CoordinationClient, store: SQLiteReadModelStore) {
+    private func resign(client: CoordinationClient, store: any ReadModelStore) {
         _ = try? client.run(LeaderScript(projection: name, operation: .release, owner: options.owner, token: token, leaseMilliseconds: options.leaseMilliseconds))
         try? store.releaseLock(projection: name, job: lockJob)
     }

@@ -15,7 +15,7 @@ public enum RangeRebuild {
     ///     other write to the same database (a write during a read chunk would wait for our own
     ///     reader in rollback-journal mode).
     public static func run(
-        projection: AnyProjection, source: SQLiteEventSource, store: SQLiteReadModelStore,
+        projection: AnyProjection, source: any EventSource, store: any ReadModelStore,
         range: AggregateRange, head: Int64, table: String, job: String, strict: Bool = false,
         keepGoing: (Int) -> Bool = { _ in true },
         betweenChunks: () throws(StoreError) -> Void = {}

@@ -47,16 +47,16 @@ public struct RebuildTaskHandler: TaskHandler {
             throw TaskFailure(retryable: false, "task \(task.lease.taskID) has a spec that is not a partition range: \(task.lease.spec.prefix(200))")
         }
         do {
-            let source = try SQLiteEventSource(path: spec.locations.events, layout: spec.locations.layout)
-            let store = try SQLiteReadModelStore(path: spec.locations.readModels, create: false)
+            let source = try Stores.events(spec.locations.events, layout: spec.locations.layout)
+            let store = try Stores.readModels(spec.locations.readModels, create: false)
             guard try store.hasShadow(projection: spec.projection) else {
                 // The coordinator made it before forking: if it is not here, this worker looks
                 // at another file than the coordinator does (a wrong --read-models on this host).
-                throw TaskFailure(.notHere, "the shadow table \(SQLiteReadModelStore.shadowTable(spec.projection)) is not in \(spec.locations.readModels) on this host (is --read-models the coordinator's database?).")
+                throw TaskFailure(.notHere, "the shadow table \(ReadModelNames.shadowTable(spec.projection)) is not in \(spec.locations.readModels) on this host (is --read-models the coordinator's database?).")
             }
             let summary = try RangeRebuild.run(
                 projection: projection, source: source, store: store, range: range, head: spec.head,
-                table: SQLiteReadModelStore.shadowTable(spec.projection), job: jobID, strict: spec.strict,
+                table: ReadModelNames.shadowTable(spec.projection), job: jobID, strict: spec.strict,
                 keepGoing: { done in
                     task.reportProgress(events: done)
                     return !task.shouldAbandon

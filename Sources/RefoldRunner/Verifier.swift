@@ -42,7 +42,7 @@ public struct VerifyReport: Sendable, Equatable {
 public enum Verifier {
     public static func run(projection: AnyProjection, locations: RebuildLocations, maxExamples: Int = 10) throws -> VerifyReport {
         let start = Date()
-        let source = try SQLiteEventSource(path: locations.events, layout: locations.layout)
+        let source = try Stores.events(locations.events, layout: locations.layout)
         let store = try openBuiltModel(projection: projection.name, path: locations.readModels)
         let checkpoint = try store.checkpoint(projection: projection.name)
         let head = try checkpoint?.position ?? source.headPosition()
@@ -112,7 +112,7 @@ public enum Verifier {
 
     /// The row an aggregate's own events give at `version` (any positions), or nil when they
     /// do not reach it cleanly.
-    static func refold(_ projection: AnyProjection, source: SQLiteEventSource, aggregate: [UInt8], to version: Int64) throws -> FoldedRow? {
+    static func refold(_ projection: AnyProjection, source: any EventSource, aggregate: [UInt8], to version: Int64) throws -> FoldedRow? {
         let stepper = projection.stepper(aggregate: aggregate)
         for event in try source.events(ofAggregate: aggregate) where stepper.version < version {
             guard let next = event.version, next == stepper.version + 1 else { continue }
@@ -124,12 +124,11 @@ public enum Verifier {
 
     /// Opens the read-model database read-only (nothing is created or written) and checks
     /// that Refold built `projection` there; otherwise a clear bad-input error.
-    public static func openBuiltModel(projection: String, path: String) throws -> SQLiteReadModelStore {
-        try SQLiteReadModelStore.validate(projection: projection)
-        guard FileManager.default.fileExists(atPath: path) else {
+    public static func openBuiltModel(projection: String, path: String) throws -> any ReadModelStore {
+        try ReadModelNames.validate(projection: projection)
+        guard let store = try Stores.readOnlyModels(path) else {
             throw RunnerError(.badInput, "read-model database \(path) does not exist (set --read-models, or rebuild first: refold rebuild \(projection) --events …).")
         }
-        let store = try SQLiteReadModelStore(readOnlyPath: path)
         switch try store.modelTableState(projection: projection) {
         case .refolds:
             return store

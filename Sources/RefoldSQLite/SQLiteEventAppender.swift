@@ -5,19 +5,14 @@ import RefoldCore
 /// `(aggregate_uuid, aggregate_version)` index decides between racing writers, and a
 /// conflict writes nothing. This writes the user's event table — only `refold append` does,
 /// when asked to.
-public final class SQLiteEventAppender {
+public final class SQLiteEventAppender: EventAppender {
     public let path: String
     public let layout: EventTableLayout
     private let connection: SQLiteConnection
     /// The Laravel columns beyond the five Refold reads that this table has.
     private let extras: Set<String>
 
-    /// What an append did.
-    public enum Outcome: Sendable, Equatable {
-        case appended(version: Int64, position: Int64)
-        /// `expected` was stale (or a racing writer took the version): nothing written.
-        case conflict(current: Int64)
-    }
+    public typealias Outcome = AppendOutcome
 
     public init(path: String, layout: EventTableLayout = EventTableLayout()) throws(StoreError) {
         // Checks the table and columns (read-only) before opening it for writing.

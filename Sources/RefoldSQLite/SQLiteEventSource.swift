@@ -10,8 +10,9 @@ import RefoldCore
 /// statement that ends at an aggregate boundary, and resets between chunks — which ends its
 /// read transaction and lets waiting writers (busy timeout 30 s) commit. In WAL mode readers
 /// and writers do not block each other at all; the journal mode is left as the user set it.
-public final class SQLiteEventSource {
+public final class SQLiteEventSource: EventSource {
     public let path: String
+    public var location: String { path }
     public let layout: EventTableLayout
     private let connection: SQLiteConnection
 

@@ -39,13 +39,7 @@ extension SQLiteReadModelStore {
             position: statement.int64(2), code: QuarantineCode(rawValue: statement.text(3)), reason: statement.text(4))
     }
 
-    /// What one `applyLive` changed.
-    public struct LiveWrite: Sendable {
-        /// The rows that advanced (a row whose stored version was already as high is not here).
-        public var advanced: [(aggregate: [UInt8], version: Int64)] = []
-        /// Whether the checkpoint moved.
-        public var checkpointMoved = false
-    }
+    public typealias LiveWrite = RefoldStore.LiveWrite
 
     /// Applies rows, new quarantines and healed aggregates to the live table in one short
     /// transaction, and moves the checkpoint from `from` to `to` when given.
@@ -59,7 +53,7 @@ extension SQLiteReadModelStore {
     @discardableResult
     public func applyLive(
         projection: String, rows: [FoldedRow], quarantined: [QuarantineRecord], healed: [String],
-        checkpoint: (from: Int64, to: Int64)?, fence: String? = nil
+        checkpoint: (from: Int64, to: Int64)?, fence: String?
     ) throws(StoreError) -> LiveWrite {
         guard let model = try self.checkpoint(projection: projection) else {
             throw StoreError(.badInput, "\(projection) has no checkpoint in \(path): rebuild it first (refold rebuild \(projection) --events …).")

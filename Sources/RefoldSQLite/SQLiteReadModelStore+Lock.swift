@@ -5,50 +5,12 @@ import Foundation
 /// crashed coordinator's lock does not block the next run for long; and it records the
 /// holder's host and pid, so a run on the same host takes over at once from a dead holder.
 extension SQLiteReadModelStore {
-    /// A lock holder.
-    public struct LockHolder: Sendable, Equatable {
-        public let job: String
-        public let owner: String
-        /// Seconds since the epoch when the lock lapses unless renewed.
-        public let expiresAt: Int64
-        public let host: String
-        public let pid: Int32
-        /// The Redis the holder's job lives in (no password), so operators can reach it.
-        public let redis: String
-
-        /// True when the holder ran on this host and its process is gone (killed, crashed).
-        public var holderIsDeadHere: Bool {
-            guard host == ProcessInfo.processInfo.hostName, pid > 0 else { return false }
-            return kill(pid, 0) != 0 && errno == ESRCH
-        }
-
-        /// Whether this lock keeps `job` from taking it now: held by another job, unexpired, and
-        /// not by a process known to be dead.
-        public func blocks(job: String, now: Int64 = Int64(Date().timeIntervalSince1970)) -> Bool {
-            self.job != job && expiresAt > now && !holderIsDeadHere
-        }
-
-        /// "another rebuild … is running" with how to reach its job.
-        public func busyMessage(projection: String, now: Int64 = Int64(Date().timeIntervalSince1970)) -> String {
-            let reach = redis.isEmpty ? "" : " --redis \(redis)"
-            let valid = "lock valid for \(max(0, expiresAt - now)) s more"
-            if job.hasPrefix("live-") {
-                return "the live service keeps \(projection) current (\(owner), \(valid)); it applies new events itself — stop it first (SIGTERM), or send it a request (docs/PROTOCOL.md, \"request.lua\")."
-            }
-            if job.hasPrefix("inline-") {
-                return "another rebuild of \(projection) is running in one process (\(owner)\(host.isEmpty ? "" : " on \(host)"), \(valid)); wait for it to finish — `refold status --read-models <this database>` shows it."
-            }
-            if job.hasPrefix("catchup-") {
-                return "a catch-up of \(projection) is running (job \(job), \(owner), \(valid)); wait for it to finish\(redis.isEmpty ? "" : ", or stop it with `refold cancel \(job)\(reach)`")."
-            }
-            return "another rebuild of \(projection) is running (job \(job), \(owner), \(valid)); wait for it to finish, or see it with `refold status \(job)\(reach)` and stop it with `refold cancel \(job)\(reach)`."
-        }
-    }
+    public typealias LockHolder = RefoldStore.LockHolder
 
     /// Takes the lock for `job`. Throws `.locked` if another job holds an unexpired lock.
     /// Returns the previous holder when its lock had expired (an orphan to clean up).
     @discardableResult
-    public func acquireLock(projection: String, job: String, owner: String, seconds: Int64, redis: String = "") throws(StoreError) -> LockHolder? {
+    public func acquireLock(projection: String, job: String, owner: String, seconds: Int64, redis: String) throws(StoreError) -> LockHolder? {
         let now = Int64(Date().timeIntervalSince1970)
         try connection.execute("BEGIN IMMEDIATE")
         do throws(StoreError) {

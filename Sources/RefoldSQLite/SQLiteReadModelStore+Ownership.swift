@@ -1,15 +1,5 @@
 import Foundation
 
-/// Whose table carries a projection's name in the read-model database.
-public enum ModelTableState: Sendable, Equatable {
-    /// No table, view or index of that name.
-    case absent
-    /// A table Refold built: Refold's columns and a row in `refold_checkpoints`.
-    case refolds
-    /// Something else of that name; the text says why it is not Refold's.
-    case foreign(String)
-}
-
 /// Refold never drops, replaces or writes a table it did not create. It recognises its own
 /// live tables by two marks together: the exact read-model columns, and the projection's row
 /// in `refold_checkpoints` (written in the same transaction as the swap that created it).
@@ -35,28 +25,17 @@ extension SQLiteReadModelStore {
         return .refolds
     }
 
-    /// What a run that did not swap left in place, in words: "the live table of X was kept",
-    /// or that there was none to keep.
+    /// What a run that did not swap left in place, in words.
     public func untouched(projection: String) -> String {
-        switch (try? modelTableState(projection: projection)) ?? .absent {
-        case .refolds: return "the live table of \(projection) was kept"
-        case .absent: return "\(projection) has no live table yet, and none was created"
-        case .foreign: return "the table \(projection) was left as it was"
-        }
+        ReadModelNames.untouched((try? modelTableState(projection: projection)) ?? .absent, projection: projection)
     }
 
-    /// The one clear line for a foreign table in the way of a rebuild.
     static func foreignTableMessage(_ projection: String, path: String, why: String) -> String {
-        "table \(projection) in \(path) \(why); Refold never replaces a table it did not build — keep the read models in another database (--read-models other.db), or pass --replace-table to keep that table as \(projection)__refold_backup_<time> and build the model in its place. Nothing was written."
+        ReadModelNames.foreignTableMessage(projection, location: path, why: why)
     }
 
-    /// The name a replaced foreign table is kept under: `<projection>__refold_backup_<UTC time>`.
     public static func backupTable(_ projection: String, at date: Date = Date()) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd'T'HHmmss"
-        return "\(projection)__refold_backup_\(formatter.string(from: date))"
+        ReadModelNames.backupTable(projection, at: date)
     }
 
     /// Every check a rebuild makes on its target before writing anything, read-only: the folder

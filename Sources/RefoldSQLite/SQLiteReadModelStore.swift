@@ -10,8 +10,9 @@ import RefoldCore
 ///
 /// A rebuild writes into `<projection>__refold_shadow` and swaps it in with one transaction,
 /// so readers see the old model or the new one, never a half-built one.
-public final class SQLiteReadModelStore {
+public final class SQLiteReadModelStore: ReadModelStore {
     public let path: String
+    public var location: String { path }
     let connection: SQLiteConnection
     /// True when opened read-only: nothing is created or written, support tables may be absent.
     public let isReadOnly: Bool
@@ -109,25 +110,10 @@ public final class SQLiteReadModelStore {
         try objectType(named: name) == "table"
     }
 
-    /// Checks a projection name is usable as a table name: letters, digits and `_`.
-    public static func validate(projection: String) throws(StoreError) {
-        guard !projection.isEmpty, projection.utf8.count <= 60,
-              projection.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_") })
-        else { throw StoreError(.badInput, "projection name \"\(projection)\" cannot be a table name (use letters, digits and _).") }
-    }
-
-    public static func shadowTable(_ projection: String) -> String { "\(projection)__refold_shadow" }
-
-    static func timestamp(_ date: Date = Date()) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
-        return formatter.string(from: date)
-    }
-
-    /// The columns of every read-model table Refold creates, in order.
-    public static let modelColumns = ["id", "data", "version", "updated_at"]
+    public static func validate(projection: String) throws(StoreError) { try ReadModelNames.validate(projection: projection) }
+    public static func shadowTable(_ projection: String) -> String { ReadModelNames.shadowTable(projection) }
+    static func timestamp(_ date: Date = Date()) -> String { ReadModelNames.timestamp(date) }
+    public static var modelColumns: [String] { ReadModelNames.modelColumns }
 
     private func createModelTable(_ name: String) throws(StoreError) {
         try connection.execute("""
@@ -225,7 +211,7 @@ public final class SQLiteReadModelStore {
     /// name in the same transaction, otherwise the swap is refused and nothing changes.
     /// Returns the name the foreign table was kept as, if one was.
     @discardableResult
-    public func swapIn(projection: String, job: String, head: Int64, projectionVersion: Int, keepForeignAs: String? = nil) throws(StoreError) -> String? {
+    public func swapIn(projection: String, job: String, head: Int64, projectionVersion: Int, keepForeignAs: String?) throws(StoreError) -> String? {
         try Self.validate(projection: projection)
         guard try hasShadow(projection: projection) else {
             throw StoreError(.infrastructure, "the shadow table of \(projection) vanished before the swap (was another rebuild started by hand?).")
@@ -283,7 +269,7 @@ public final class SQLiteReadModelStore {
     }
 
     /// Quarantined aggregates of the live model (the job that built it), sorted by aggregate.
-    public func quarantined(projection: String, job: String? = nil) throws(StoreError) -> [QuarantineRecord] {
+    public func quarantined(projection: String, job: String?) throws(StoreError) -> [QuarantineRecord] {
         guard try hasSupportTable("refold_quarantine") else { return [] }
         let current = try checkpoint(projection: projection)?.job
         guard let job = job ?? current else { return [] }
@@ -319,7 +305,7 @@ public final class SQLiteReadModelStore {
 }
 
 /// Steps through a model's rows in id (byte) order, one at a time.
-public final class ReadModelCursor {
+public final class SQLiteReadModelCursor: ReadModelCursor {
     private let statement: SQLiteStatement
 
     init(statement: SQLiteStatement) {
@@ -335,7 +321,7 @@ public final class ReadModelCursor {
 
 extension SQLiteReadModelStore {
     /// A cursor over the live rows of `projection`, in id order.
-    public func cursor(projection: String) throws(StoreError) -> ReadModelCursor {
-        ReadModelCursor(statement: try connection.prepare("SELECT id, data, version FROM \(quoteIdentifier(projection)) ORDER BY id"))
+    public func cursor(projection: String) throws(StoreError) -> any ReadModelCursor {
+        SQLiteReadModelCursor(statement: try connection.prepare("SELECT id, data, version FROM \(quoteIdentifier(projection)) ORDER BY id"))
     }
 }

@@ -1,4 +1,4 @@
-/// The one error type of the SQLite stores.
+/// The one error type of the stores (SQLite, PostgreSQL).
 public struct StoreError: Error, CustomStringConvertible, Sendable {
     public enum Code: Sendable, Equatable {
         /// The file, table or column the user named is not there or not usable: exit 2.

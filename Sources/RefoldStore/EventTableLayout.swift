@@ -21,7 +21,7 @@ public struct EventTableLayout: Sendable, Equatable {
     }
 
     /// (column, the flag that renames it), for messages.
-    var columns: [(name: String, flag: String)] {
+    public var columns: [(name: String, flag: String)] {
         [(id, "--id-column"), (aggregate, "--aggregate-column"), (version, "--version-column"),
          (eventClass, "--class-column"), (payload, "--payload-column")]
     }

@@ -1,0 +1,340 @@
+import Foundation
+import RefoldCoordination
+import RefoldPostgres
+import RefoldProcess
+import RefoldRedis
+import RefoldRunner
+import RefoldStore
+import RefoldTestSupport
+import Synchronization
+import Testing
+
+/// The same commands on PostgreSQL (the harness's private server, a database per test): the
+/// rows and quarantine lists must equal SQLite's for the same generated dataset; crashes,
+/// catch-up, the live service with position holes, and bad input.
+@Suite(.serialized, .enabled(if: TestPostgres.available, "needs the harness's PostgreSQL (./refold.sh test)"))
+struct PostgresTests {
+    static let generateArguments = ["--size", "60000", "--aggregates", "1200", "--seed", "23", "--malformed", "12", "--gaps", "3", "--null-aggregates", "5"]
+
+    /// A new database with the generated dataset in the Laravel layout.
+    func generated(_ label: String = #function) throws -> TestPostgres.Database {
+        let database = try TestPostgres.Database(label)
+        let result = try RefoldRun.run(["generate", database.url] + Self.generateArguments)
+        guard result.code == 0 else { throw TestSupportError("generate into PostgreSQL failed: \(result.stderr)") }
+        return database
+    }
+
+    static let sqliteDataset = Mutex<String?>(nil)
+
+    /// The same dataset in a SQLite file, rebuilt inline (generated once).
+    func sqliteReference() throws -> String {
+        try Self.sqliteDataset.withLock { cached in
+            if let cached { return cached }
+            let path = try TemporaryDirectory.make(prefix: "refold-pg-reference").appendingPathComponent("events.db").path
+            let generate = try RefoldRun.run(["generate", path] + Self.generateArguments)
+            guard generate.code == 0 else { throw TestSupportError("generate failed: \(generate.stderr)") }
+            let rebuild = try RefoldRun.run(["rebuild", "order_summary", "--events", path, "--inline"])
+            guard rebuild.code == 0 else { throw TestSupportError("rebuild failed: \(rebuild.stderr)") }
+            cached = path
+            return path
+        }
+    }
+
+    /// The live table (id, version, data with keys sorted) and the quarantine list, as text:
+    /// equal text means equal models whatever the database's JSON formatting.
+    func dump(_ location: String) throws -> String {
+        guard let store = try Stores.readOnlyModels(location) else { throw TestSupportError("no database at \(location)") }
+        let cursor = try store.cursor(projection: "order_summary")
+        var lines: [String] = []
+        while let row = try cursor.next() {
+            let object = try JSONSerialization.jsonObject(with: Data(row.data))
+            let canonical = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            lines.append("\(String(decoding: row.id, as: UTF8.self))|\(row.version)|\(String(decoding: canonical, as: UTF8.self))")
+        }
+        for record in try store.quarantined(projection: "order_summary") {
+            lines.append("Q|\(record.aggregate)|\(record.version.map(String.init) ?? "-")|\(record.position)|\(record.code.rawValue)|\(record.reason)")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    func verifyClean(_ events: String, _ models: String? = nil) throws {
+        let verify = try RefoldRun.run(["verify", "order_summary", "--events", events] + (models.map { ["--read-models", $0] } ?? []) + ["--json"])
+        #expect(verify.code == 0, "verify: \(verify.stdout) \(verify.stderr)")
+        #expect(try RefoldRun.json(verify.stdout)["ok"] as? Bool == true)
+    }
+
+    // MARK: The same rows on every database
+
+    @Test func rebuildsOnPostgresEqualSQLiteInlineWithWorkersAndAcrossDatabases() throws {
+        let reference = try dump(try sqliteReference())
+        #expect(reference.contains("Q|"), "the dataset has quarantines to compare")
+        let database = try generated()
+
+        let inline = try RefoldRun.run(["rebuild", "order_summary", "--events", database.url, "--inline", "--json"])
+        #expect(inline.code == 0, "\(inline.stderr)")
+        #expect(try dump(database.url) == reference, "PostgreSQL inline rebuild differs from SQLite")
+
+        let parallel = try RefoldRun.run(["rebuild", "order_summary", "--events", database.url, "--workers", "2", "--tasks", "6", "--json"])
+        #expect(parallel.code == 0, "\(parallel.stderr)")
+        let report = try RefoldRun.json(parallel.stdout)
+        #expect(report["swapped"] as? Bool == true)
+        #expect(report["events"] as? Int == 60_000 - 5)
+        #expect(try dump(database.url) == reference, "PostgreSQL parallel rebuild differs from SQLite")
+        try verifyClean(database.url)
+
+        // Events in PostgreSQL, read models in SQLite; and the other way round.
+        let models = try TemporaryDirectory.make().appendingPathComponent("models.db").path
+        let mixed = try RefoldRun.run(["rebuild", "order_summary", "--events", database.url, "--read-models", models, "--workers", "2"])
+        #expect(mixed.code == 0, "\(mixed.stderr)")
+        #expect(try dump(models) == reference)
+        let other = try TestPostgres.Database()
+        let reverse = try RefoldRun.run(["rebuild", "order_summary", "--events", try sqliteReference(), "--read-models", other.url, "--inline"])
+        #expect(reverse.code == 0, "\(reverse.stderr)")
+        #expect(try dump(other.url) == reference)
+
+        // The operators' commands read the server database.
+        let list = try RefoldRun.run(["quarantine", "list", "order_summary", "--read-models", database.url, "--json"])
+        #expect(list.code == 0, "\(list.stderr)")
+        #expect((try RefoldRun.json(list.stdout)["quarantined"] as? [Any])?.count == reference.components(separatedBy: "\nQ|").count - 1)
+        let status = try RefoldRun.run(["status", "--read-models", database.url])
+        #expect(status.code == 0 && status.stdout.contains("order_summary: built by job"), "\(status.stdout) \(status.stderr)")
+    }
+
+    @Test func theLaravelTableIsWhatGenerateWrites() throws {
+        let database = try TestPostgres.Database()
+        let result = try RefoldRun.run(["generate", database.url, "--size", "100", "--aggregates", "10"])
+        #expect(result.code == 0, "\(result.stderr)")
+        let connection = try database.connect()
+        let types = try connection.query("""
+            SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'stored_events' ORDER BY ordinal_position
+            """).values.map { "\($0[0] ?? ""):\($0[1] ?? "")" }
+        #expect(types == ["id:bigint", "aggregate_uuid:uuid", "aggregate_version:bigint", "event_version:smallint", "event_class:character varying",
+                          "event_properties:json", "meta_data:json", "created_at:timestamp without time zone"])
+        let indexes = try connection.query("SELECT indexname FROM pg_indexes WHERE tablename = 'stored_events' ORDER BY 1").values.compactMap { $0[0] }
+        #expect(indexes == ["stored_events_aggregate_uuid_aggregate_version_unique", "stored_events_aggregate_uuid_index", "stored_events_event_class_index", "stored_events_pkey"])
+        // A second generate never overwrites.
+        let again = try RefoldRun.run(["generate", database.url, "--size", "100", "--aggregates", "10"])
+        #expect(again.code == 2 && again.stderr.contains("never overwrites"), "\(again.stderr)")
+        // A jsonb payload column is read as well.
+        try connection.execute("ALTER TABLE stored_events ALTER COLUMN event_properties TYPE jsonb")
+        let rebuild = try RefoldRun.run(["rebuild", "order_summary", "--events", database.url, "--inline"])
+        #expect(rebuild.code == 0, "\(rebuild.stderr)")
+        try verifyClean(database.url)
+    }
+
+    // MARK: Crashes
+
+    @Test func killNineOfAWorkerOnPostgresStillGivesTheSameRows() throws {
+        let redis = try RedisTestServer()
+        let client = try CoordinationClient(configuration: RedisConfiguration(url: RedisURL(parsing: redis.url)))
+        let database = try generated()
+        let coordinator = try RefoldRun.start(["rebuild", "order_summary", "--events", database.url, "--workers", "2", "--tasks", "12",
+                                               "--lease", "1s", "--redis", redis.url, "--json"])
+        // A worker that holds a lease is stopped (so it cannot finish meanwhile), checked, killed.
+        var victim: pid_t = 0
+        try Deadline.wait(seconds: 60, "a worker to be stopped in the middle of a task") {
+            guard let job = try client.indexedJobs().first, let pid = try LeaseHolders.workerHolding(job: job, client: client, coordinator: coordinator.child.pid) else { return false }
+            kill(pid, SIGSTOP)
+            try Deadline.wait(seconds: 5, "the worker to stop") { ProcessInspection.state(pid) == "T" }
+            if try LeaseHolders.workerHolding(job: job, client: client, coordinator: coordinator.child.pid) == pid {
+                victim = pid
+                return true
+            }
+            kill(pid, SIGCONT)
+            return false
+        }
+        kill(victim, SIGKILL)
+        let result = try coordinator.finish(timeout: 120)
+        #expect(result.code == 0, "\(result.stderr)")
+        let report = try RefoldRun.json(result.stdout)
+        #expect((report["retries"] as? Int ?? 0) >= 1, "the killed task must be counted as a retry")
+        #expect(try dump(database.url) == dump(try sqliteReference()))
+    }
+
+    // MARK: Catch-up and the live service
+
+    /// Inserts events as a Laravel application does (next version of each aggregate), in one
+    /// transaction per call; new orders get new UUIDs (the column is `uuid`).
+    func append(_ connection: PostgresConnection, count: Int, seed: Int) throws {
+        let existing = try connection.query("""
+            SELECT aggregate_uuid::text FROM stored_events WHERE aggregate_uuid IS NOT NULL GROUP BY 1 ORDER BY 1 LIMIT 200
+            """).values.compactMap { $0[0] }
+        try connection.execute("BEGIN")
+        for index in 0..<count {
+            let n = seed * 100_000 + index
+            let (aggregate, type, payload): (String, String, String)
+            if n % 10 == 0 {
+                aggregate = UUID().uuidString.lowercased()
+                (type, payload) = ("OrderPlaced", #"{"customer_id":"c\#(n)","currency":"EUR"}"#)
+            } else {
+                aggregate = existing[(n * 7) % existing.count]
+                (type, payload) = ("ItemAdded", #"{"sku":"S\#(n % 13)","qty":\#(n % 3 + 1),"price_cents":\#(n % 500)}"#)
+            }
+            try connection.execute("""
+                INSERT INTO stored_events (aggregate_uuid, aggregate_version, event_class, event_properties, meta_data, created_at)
+                SELECT $1::uuid, coalesce(max(aggregate_version), 0) + 1, $2, $3, '{}', now() FROM stored_events WHERE aggregate_uuid = $1::uuid
+                """, [aggregate, "App\\Events\\" + type, payload])
+        }
+        try connection.execute("COMMIT")
+    }
+
+    @Test func catchUpOnPostgresEqualsAFreshFoldAndASecondOneDoesNothing() throws {
+        let database = try generated()
+        #expect(try RefoldRun.run(["rebuild", "order_summary", "--events", database.url, "--inline"]).code == 0)
+        let connection = try database.connect()
+        try append(connection, count: 3000, seed: 1)
+        let first = try RefoldRun.run(["catchup", "order_summary", "--events", database.url, "--json"])
+        #expect(first.code == 0, "\(first.stderr)")
+        #expect(try RefoldRun.json(first.stdout)["events"] as? Int == 3000)
+        try verifyClean(database.url)
+        let fresh = try TestPostgres.Database()
+        #expect(try RefoldRun.run(["rebuild", "order_summary", "--events", database.url, "--read-models", fresh.url, "--inline"]).code == 0)
+        #expect(try dump(database.url) == dump(fresh.url))
+        let second = try RefoldRun.run(["catchup", "order_summary", "--events", database.url, "--json"])
+        #expect(try second.code == 0 && (RefoldRun.json(second.stdout)["events"] as? Int ?? -1) == 0, "\(second.stdout) \(second.stderr)")
+    }
+
+    func caughtUp(_ url: String) throws -> Bool {
+        let lag = try RefoldRun.run(["lag", "order_summary", "--events", url, "--json"])
+        return try RefoldRun.json(lag.stdout)["positions_behind"] as? Int == 0
+    }
+
+    @Test func theLiveServiceOnPostgresKeepsUpWithAppendsAndHolesLoseNothing() throws {
+        let redis = try RedisTestServer()
+        let database = try generated()
+        #expect(try RefoldRun.run(["rebuild", "order_summary", "--events", database.url, "--inline"]).code == 0)
+        let runner = try RefoldRun.start(["run", "order_summary", "--events", database.url, "--redis", redis.url, "--grace", "1s", "--lease", "2s"])
+        let connection = try database.connect()
+        for round in 0..<10 { try append(connection, count: 100, seed: 10 + round) }
+        try Deadline.wait(seconds: 60, "the runner to apply 1000 appends") { try caughtUp(database.url) }
+
+        // Holes: A takes a position and commits after B's later one; C rolls back.
+        let (a, b, c) = (try database.connect(), try database.connect(), try database.connect())
+        let aggregates = try connection.query("""
+            SELECT id, version FROM order_summary WHERE id NOT IN (SELECT aggregate FROM refold_quarantine) ORDER BY id LIMIT 3
+            """).values.compactMap { row in row[0].map { ($0, Int64(row[1] ?? "0") ?? 0) } }
+        func insert(_ on: PostgresConnection, _ aggregate: (String, Int64)) throws -> Int64 {
+            try on.scalarInt("""
+                INSERT INTO stored_events (aggregate_uuid, aggregate_version, event_class, event_properties, meta_data, created_at)
+                VALUES ($1::uuid, $2, 'App\\Events\\ItemAdded', '{"sku":"HOLE","qty":1,"price_cents":7}', '{}', now()) RETURNING id
+                """, [aggregate.0, String(aggregate.1 + 1)]) ?? 0
+        }
+        let checkpointBefore = try connection.scalarInt("SELECT position FROM refold_checkpoints WHERE projection = 'order_summary'") ?? 0
+        try a.execute("BEGIN")
+        let held = try insert(a, aggregates[0])
+        try c.execute("BEGIN")
+        _ = try insert(c, aggregates[2])
+        let later = try insert(b, aggregates[1])
+        #expect(later > held)
+        try c.execute("ROLLBACK")
+        // B's event is applied while A's position is in flight; the checkpoint waits below A's.
+        try Deadline.wait(seconds: 30, "the later event to be applied") {
+            try connection.scalarInt("SELECT version FROM order_summary WHERE id = $1", [aggregates[1].0]) == aggregates[1].1 + 1
+        }
+        let checkpointWhileHeld = try connection.scalarInt("SELECT position FROM refold_checkpoints WHERE projection = 'order_summary'") ?? 0
+        #expect(checkpointWhileHeld >= checkpointBefore && checkpointWhileHeld < held, "the checkpoint must not pass a position still in flight")
+        try a.execute("COMMIT")
+        try Deadline.wait(seconds: 30, "the late commit to be applied and the checkpoint to pass the holes") {
+            try connection.scalarInt("SELECT version FROM order_summary WHERE id = $1", [aggregates[0].0]) == aggregates[0].1 + 1
+                && caughtUp(database.url)
+        }
+        #expect(try connection.scalarInt("SELECT version FROM order_summary WHERE id = $1", [aggregates[2].0]) == aggregates[2].1, "a rolled-back event is never applied")
+        try verifyClean(database.url)
+        let fresh = try TestPostgres.Database()
+        #expect(try RefoldRun.run(["rebuild", "order_summary", "--events", database.url, "--read-models", fresh.url, "--inline"]).code == 0)
+        #expect(try dump(database.url) == dump(fresh.url), "nothing lost, nothing applied twice")
+        runner.child.signal(SIGTERM)
+        let result = try runner.finish(timeout: 30)
+        #expect(result.code == 0, "\(result.stderr)")
+    }
+
+    @Test func appendOnPostgresUsesTheNextVersionAndRefusesAStaleOne() throws {
+        let database = try generated()
+        let connection = try database.connect()
+        let aggregate = try connection.scalar("SELECT aggregate_uuid::text FROM stored_events WHERE aggregate_uuid IS NOT NULL LIMIT 1") ?? ""
+        let current = try connection.scalarInt("SELECT max(aggregate_version) FROM stored_events WHERE aggregate_uuid = $1::uuid", [aggregate]) ?? 0
+        let ok = try RefoldRun.run(["append", aggregate, "--events", database.url, "--type", "App\\Events\\OrderShipped", "--data", "{}",
+                                    "--expected-version", String(current), "--json"])
+        #expect(ok.code == 0, "\(ok.stderr)")
+        #expect(try RefoldRun.json(ok.stdout)["version"] as? Int == Int(current + 1))
+        let stale = try RefoldRun.run(["append", aggregate, "--events", database.url, "--type", "App\\Events\\OrderShipped", "--data", "{}",
+                                       "--expected-version", String(current)])
+        #expect(stale.code == 1 && stale.stderr.contains("at version \(current + 1)"), "\(stale.stderr)")
+        let notUUID = try RefoldRun.run(["append", "order-1", "--events", database.url, "--type", "App\\Events\\OrderShipped", "--data", "{}"])
+        #expect(notUUID.code == 2 && notUUID.stderr.contains("not a UUID"), "\(notUUID.stderr)")
+    }
+
+    // MARK: Bad input
+
+    @Test func badInputOnPostgresIsOneClearLineAndTouchesNothing() throws {
+        let database = try TestPostgres.Database()
+        let admin = try DatabaseLocation(parsing: try TestPostgres.adminURL())
+        func lines(_ text: String) -> [Substring] { text.split(separator: "\n") }
+
+        // Nothing listens: exit 3.
+        let port = try FreePort.find()
+        let unreachable = try RefoldRun.run(["rebuild", "order_summary", "--events", "postgres://refold@127.0.0.1:\(port)/x", "--inline"])
+        #expect(unreachable.code == 3 && lines(unreachable.stderr).count == 1 && unreachable.stderr.contains("cannot reach PostgreSQL"), "\(unreachable.stderr)")
+
+        // A wrong password, in the URL or in PGPASSWORD: exit 2, never printed.
+        let secret = "not-the-Password-\(UUID().uuidString.prefix(6))"
+        let wrongURL = "postgres://refold:\(secret)@\(admin.host):\(admin.port)/\(database.name)"
+        for (arguments, environment) in [(["--events", wrongURL], [String: String]()), (["--events", database.url], ["PGPASSWORD": secret])] {
+            let wrong = try RefoldRun.run(["verify", "order_summary"] + arguments, environment: environment)
+            #expect(wrong.code == 2 && wrong.stderr.contains("password"), "\(wrong.stderr)")
+            #expect(!wrong.stderr.contains(secret) && !wrong.stdout.contains(secret), "the password was printed")
+        }
+
+        // No table, a missing column, a column of the wrong type: exit 2, each naming it.
+        let connection = try database.connect()
+        let missing = try RefoldRun.run(["rebuild", "order_summary", "--events", database.url, "--inline"])
+        #expect(missing.code == 2 && missing.stderr.contains("table \"stored_events\" not found"), "\(missing.stderr)")
+        try connection.execute("CREATE TABLE stored_events (id bigserial PRIMARY KEY, aggregate_uuid uuid, aggregate_version bigint, event_properties json)")
+        let noColumn = try RefoldRun.run(["rebuild", "order_summary", "--events", database.url, "--inline"])
+        #expect(noColumn.code == 2 && noColumn.stderr.contains("\"event_class\" missing"), "\(noColumn.stderr)")
+        try connection.execute("ALTER TABLE stored_events ADD COLUMN event_class text, ALTER COLUMN aggregate_version TYPE text")
+        let wrongType = try RefoldRun.run(["rebuild", "order_summary", "--events", database.url, "--inline"])
+        #expect(wrongType.code == 2 && wrongType.stderr.contains("\"aggregate_version\"") && wrongType.stderr.contains("not an integer"), "\(wrongType.stderr)")
+
+        // A user's table with the projection's name in PostgreSQL read models: exit 2, untouched,
+        // and no refold_* table is created.
+        let app = try generated()
+        let appConnection = try app.connect()
+        try appConnection.execute("CREATE TABLE order_summary (order_id text PRIMARY KEY, total_cents int); INSERT INTO order_summary VALUES ('keep-me', 42)")
+        let foreign = try RefoldRun.run(["rebuild", "order_summary", "--events", app.url, "--workers", "2"])
+        #expect(foreign.code == 2 && foreign.stderr.contains("never replaces a table it did not build"), "\(foreign.stderr)")
+        #expect(try appConnection.scalar("SELECT order_id || total_cents FROM order_summary") == "keep-me42")
+        #expect(try appConnection.scalarInt("SELECT count(*) FROM pg_tables WHERE tablename LIKE 'refold%' OR tablename LIKE '%refold_shadow'") == 0)
+        // Read-only commands on a database Refold never built: exit 2, nothing created.
+        let verify = try RefoldRun.run(["verify", "order_summary", "--events", app.url])
+        #expect(verify.code == 2, "\(verify.stderr)")
+        #expect(try appConnection.scalarInt("SELECT count(*) FROM pg_tables WHERE tablename LIKE 'refold%'") == 0)
+        // --replace-table keeps it under a backup name.
+        let replace = try RefoldRun.run(["rebuild", "order_summary", "--events", app.url, "--inline", "--replace-table"])
+        #expect(replace.code == 0, "\(replace.stderr)")
+        let backup = try appConnection.scalar("SELECT tablename FROM pg_tables WHERE tablename LIKE 'order\\_summary\\_\\_refold\\_backup\\_%'") ?? ""
+        #expect(!backup.isEmpty && replace.stdout.contains(backup), "\(replace.stdout)")
+        #expect(try appConnection.scalar("SELECT order_id FROM \(quotePostgresIdentifier(backup))") == "keep-me")
+        // MySQL is refused with a clear line, for now.
+        let mysql = try RefoldRun.run(["rebuild", "order_summary", "--events", "mysql://app@127.0.0.1:3306/app", "--inline"])
+        #expect(mysql.code == 2 && lines(mysql.stderr).count == 1, "\(mysql.stderr)")
+    }
+}
+
+/// Which worker process holds a lease of a job right now (shared by the crash tests).
+enum LeaseHolders {
+    static func workerHolding(job: String, client: CoordinationClient, coordinator: pid_t) throws -> pid_t? {
+        let keys = JobKeys(jobID: job)
+        let owners = try client.redis.send(RedisCommand("HGETALL", keys.all[5])).array?.compactMap(\.string) ?? []
+        let workers = ProcessInspection.children(of: coordinator).filter { ProcessInspection.commandLine($0).contains("worker") }
+        var index = 0
+        while index + 1 < owners.count {
+            if try client.redis.send(RedisCommand("HGET", keys.all[2], owners[index])).string == "leased",
+               let pid = owners[index + 1].split(separator: ":").last.flatMap({ pid_t($0) }), workers.contains(pid) {
+                return pid
+            }
+            index += 2
+        }
+        return nil
+    }
+}
