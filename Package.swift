@@ -39,11 +39,7 @@ let package = Package(
             providers: [.apt(["libsqlite3-dev"])]
         ),
 
-        .systemLibrary(
-            name: "CLibpq",
-            pkgConfig: "libpq",
-            providers: [.apt(["libpq-dev"])]
-        ),
+        .systemLibrary(name: "CLibpq", providers: [.apt(["libpq-dev"])]),
 
         // Build-time embedding of lua/*.lua into the coordination module.
         .executableTarget(name: "EmbedLuaTool", swiftSettings: strict),
@@ -89,7 +85,7 @@ let package = Package(
         // Benchmarks: end-to-end ratios, coordination throughput, baselines.
         .target(
             name: "RefoldBench",
-            dependencies: ["RefoldRunner", "RefoldOrderSummary", "RefoldCore", "RefoldSQLite", "RefoldCoordination", "RefoldRedis", "RefoldProcess"],
+            dependencies: ["RefoldRunner", "RefoldOrderSummary", "RefoldCore", "RefoldSQLite", "RefoldPostgres", "RefoldStore", "RefoldCoordination", "RefoldRedis", "RefoldProcess"],
             swiftSettings: strict
         ),
         // The command line, as a library so a user's package can register its projections.

@@ -3,7 +3,9 @@ import RefoldCore
 import RefoldOrderSummary
 import RefoldRunner
 import RefoldRedis
+import RefoldPostgres
 import RefoldSQLite
+import RefoldStore
 
 /// `refold bench`: every end-to-end figure measured side by side in one run, so ratios hold on
 /// shared, noisy machines. Reads only; read models go to a temporary database.
@@ -16,6 +18,8 @@ public enum EndToEndBenchmark {
         public var workerCounts: [Int]
         public var repeats: Int
         public var coordinationTasks = 10_000
+        /// Positions replayed the seed's way (one `updateOrInsert` per event); 0 skips it.
+        public var seedEvents = 20_000
 
         public init(projection: AnyProjection, events: String, workerCounts: [Int], repeats: Int) {
             self.projection = projection
@@ -45,6 +49,13 @@ public enum EndToEndBenchmark {
         public let floorGuarded: Bool
         /// The largest parallel run of the last repeat (for its timeline).
         public let largest: DistributedRebuild.Outcome?
+        /// The seed's per-event replay over the first positions, on the same database.
+        public let seed: SeedReplayBenchmark.Figure?
+        /// "SQLite" or "PostgreSQL": whose scan the floor is.
+        public let engine: String
+
+        /// The seed replay's time for every event, extrapolated from its rate.
+        public var seedSecondsForAll: Double? { seed.map { Double(events) / $0.eventsPerSecond } }
 
         /// The ratios a baseline stores and compares.
         public var ratios: [BenchRatio] {
@@ -56,6 +67,9 @@ public enum EndToEndBenchmark {
             let single = parallel.first { $0.workers == 1 }?.seconds.median
             for figure in parallel {
                 ratios.append(BenchRatio(name: "parallel_\(figure.workers)_vs_floor", value: figure.seconds.median / floor.median, higherIsBetter: false))
+                if let seed = seedSecondsForAll {
+                    ratios.append(BenchRatio(name: "seed_vs_parallel_\(figure.workers)", value: seed / figure.seconds.median, higherIsBetter: true))
+                }
                 if let single, figure.workers > 1 {
                     ratios.append(BenchRatio(name: "scaling_\(figure.workers)", value: single / figure.seconds.median, higherIsBetter: true))
                 }
@@ -67,11 +81,16 @@ public enum EndToEndBenchmark {
     public static func run(
         _ options: Options, redis: RedisConfiguration, redisURLText: String, say: (String) -> Void = { _ in }
     ) throws -> Result {
-        let source = try SQLiteEventSource(path: options.events, layout: options.layout)
+        let source = try Stores.events(options.events, layout: options.layout)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("refold-bench-\(getpid())-\(UUID().uuidString.prefix(6))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let locations = RebuildLocations(events: options.events, readModels: directory.appendingPathComponent("read-models.db").path, layout: options.layout)
+        // Read models go where a user's would on that engine, apart from the user's: a temporary
+        // SQLite file, or a schema of its own in the same PostgreSQL database (dropped after).
+        let scratch = try BenchScratch(events: options.events, directory: directory)
+        defer { scratch.drop() }
+        let locations = RebuildLocations(events: options.events, readModels: scratch.readModels, layout: options.layout)
+        var seed: SeedReplayBenchmark.Figure?
 
         var floor: [Double] = []
         var guarded = false
@@ -83,7 +102,7 @@ public enum EndToEndBenchmark {
         var events = 0
         var largest: DistributedRebuild.Outcome?
         for round in 1...max(1, options.repeats) {
-            say("round \(round)/\(options.repeats): SQLite scan")
+            say("round \(round)/\(options.repeats): \(scratch.engine)'s own scan")
             let scan = try source.jsonScanFloor()
             floor.append(scan.seconds)
             guarded = scan.guarded
@@ -101,6 +120,12 @@ public enum EndToEndBenchmark {
                 if let peak = outcome.report.workerPeakRSSBytes { rss[workers] = max(rss[workers] ?? 0, peak) }
                 if workers == options.workerCounts.max() { largest = outcome }
             }
+            if round == 1, options.seedEvents > 0 {
+                say("round \(round)/\(options.repeats): the seed's replay, one updateOrInsert per event, over \(options.seedEvents) positions")
+                seed = try SeedReplayBenchmark.run(
+                    projection: options.projection, events: options.events, layout: options.layout,
+                    readModels: scratch.readModels, limit: options.seedEvents)
+            }
             say("round \(round)/\(options.repeats): verify")
             verify.append(try Verifier.run(projection: options.projection, locations: locations).seconds)
             say("round \(round)/\(options.repeats): coordination, \(options.coordinationTasks) no-op tasks")
@@ -117,7 +142,41 @@ public enum EndToEndBenchmark {
             parallel: options.workerCounts.map { ParallelFigure(workers: $0, seconds: BenchFigure(name: "parallel_\($0)", samples: parallel[$0] ?? []), peakRSSBytes: rss[$0]) },
             verify: BenchFigure(name: "verify", samples: verify),
             coordination: BenchFigure(name: "coordination", samples: coordination),
-            ping: ping, floorGuarded: guarded, largest: largest)
+            ping: ping, floorGuarded: guarded, largest: largest, seed: seed, engine: scratch.engine)
+    }
+}
+
+/// Where a benchmark's read models go: a temporary SQLite file, or a temporary schema in the
+/// server database that holds the events (the URL's `search_path` points there).
+struct BenchScratch {
+    let readModels: String
+    let engine: String
+    private let schema: String?
+    private let admin: DatabaseLocation?
+
+    init(events: String, directory: URL) throws {
+        let parsed = try DatabaseLocation(parsing: events)
+        guard parsed.kind == .postgres else {
+            readModels = directory.appendingPathComponent("read-models.db").path
+            engine = "SQLite"
+            schema = nil
+            admin = nil
+            return
+        }
+        let name = "refold_bench_\(getpid())_\(UUID().uuidString.prefix(6).lowercased())"
+        try PostgresConnection(parsed).execute("CREATE SCHEMA \(quotePostgresIdentifier(name))")
+        var location = parsed
+        location.password = nil
+        location.parameters.append(("options", "-csearch_path=\(name)"))
+        readModels = location.stored
+        engine = "PostgreSQL"
+        schema = name
+        admin = parsed
+    }
+
+    func drop() {
+        guard let schema, let admin, let connection = try? PostgresConnection(admin) else { return }
+        try? connection.execute("DROP SCHEMA IF EXISTS \(quotePostgresIdentifier(schema)) CASCADE")
     }
 }
 

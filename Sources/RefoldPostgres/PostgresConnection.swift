@@ -42,7 +42,9 @@ public final class PostgresConnection {
     }
 
     static func connectFailure(_ raw: String, location: DatabaseLocation) -> StoreError {
-        let message = location.masking(raw.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "\n", with: " "))
+        // libpq's text: "connection to server at … failed: <reason>\n\t<hint>"; keep the reason.
+        let firstLine = raw.split(separator: "\n").first.map(String.init) ?? raw
+        let message = location.masking(firstLine.trimmingCharacters(in: .whitespacesAndNewlines))
         let lower = message.lowercased()
         let place = "PostgreSQL at \(location.host):\(location.port)"
         if lower.contains("password authentication failed") || lower.contains("no password supplied") || lower.contains("authentication failed") {

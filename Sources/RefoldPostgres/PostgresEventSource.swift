@@ -26,7 +26,8 @@ public final class PostgresEventSource: EventSource {
         self.database = database
         self.layout = layout
         connection = try PostgresConnection(database)
-        try connection.execute("SET default_transaction_read_only = on")
+        // Reads sort each range in memory rather than on disk (per connection only).
+        try connection.execute("SET default_transaction_read_only = on; SET work_mem = '64MB'")
         let columns = try Self.columnTypes(connection, table: layout.table)
         guard !columns.isEmpty else {
             throw StoreError(.badInput, "table \"\(layout.table)\" not found in \(database) (set --events-table, or check the database in the URL).")
@@ -79,7 +80,8 @@ public final class PostgresEventSource: EventSource {
     private var parameterType: String { aggregateIsUUID ? "uuid" : "text" }
 
     private var columnList: String {
-        "\(id), \(aggregate)::text, \(version), \(quotePostgresIdentifier(layout.eventClass)), \(quotePostgresIdentifier(layout.payload))::text"
+        // Aliased, so ORDER BY the column names the column, not its text (which would sort as text).
+        "\(id) AS refold_id, \(aggregate)::text AS refold_aggregate, \(version) AS refold_version, \(quotePostgresIdentifier(layout.eventClass)) AS refold_class, \(quotePostgresIdentifier(layout.payload))::text AS refold_payload"
     }
 
     private func rangePredicate(_ range: AggregateRange) -> String {
@@ -199,7 +201,7 @@ public final class PostgresEventSource: EventSource {
 
     public func deltaAggregates(after: Int64, through: Int64) throws(StoreError) -> [(aggregate: [UInt8], events: Int64)] {
         try connection.query("""
-            SELECT \(aggregate)::text, count(*) FROM \(table) WHERE \(id) > $1 AND \(id) <= $2 AND \(aggregate) IS NOT NULL
+            SELECT \(aggregate)::text AS refold_aggregate, count(*) FROM \(table) WHERE \(id) > $1 AND \(id) <= $2 AND \(aggregate) IS NOT NULL
             GROUP BY \(aggregate) ORDER BY \(aggregateKey)
             """, [String(after), String(through)]).values.compactMap { row in
             guard let key = row[0], let count = row[1].flatMap({ Int64($0) }) else { return nil }
