@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "RefoldStore", targets: ["RefoldStore"]),
         .library(name: "RefoldSQLite", targets: ["RefoldSQLite"]),
         .library(name: "RefoldPostgres", targets: ["RefoldPostgres"]),
+        .library(name: "RefoldMySQL", targets: ["RefoldMySQL"]),
         .library(name: "RefoldRedis", targets: ["RefoldRedis"]),
         .library(name: "RefoldCoordination", targets: ["RefoldCoordination"]),
         .library(name: "RefoldRunner", targets: ["RefoldRunner"]),
@@ -40,6 +41,7 @@ let package = Package(
         ),
 
         .systemLibrary(name: "CLibpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CMariaDB", providers: [.apt(["libmariadb-dev"])]),
 
         // Build-time embedding of lua/*.lua into the coordination module.
         .executableTarget(name: "EmbedLuaTool", swiftSettings: strict),
@@ -72,11 +74,13 @@ let package = Package(
         .target(name: "RefoldSQLite", dependencies: ["CSQLite", "RefoldCore", "RefoldStore"], swiftSettings: strict),
         // PostgreSQL event source and read-model store over libpq: the only importer of CLibpq.
         .target(name: "RefoldPostgres", dependencies: ["CLibpq", "RefoldCore", "RefoldStore"], swiftSettings: strict),
+        // MySQL/MariaDB event source and read-model store over MariaDB Connector/C: the only importer of CMariaDB.
+        .target(name: "RefoldMySQL", dependencies: ["CMariaDB", "RefoldCore", "RefoldStore"], swiftSettings: strict),
         // Rebuild orchestration: inline runs, the coordinator, the worker side.
         .target(
             name: "RefoldRunner",
             dependencies: [
-                "RefoldCore", "RefoldSQLite", "RefoldPostgres", "RefoldCoordination", "RefoldRedis", "RefoldProcess", "RefoldThreads",
+                "RefoldCore", "RefoldSQLite", "RefoldPostgres", "RefoldMySQL", "RefoldCoordination", "RefoldRedis", "RefoldProcess", "RefoldThreads",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
             ],
@@ -111,8 +115,9 @@ let package = Package(
 
         // Tests. The fixture is a user's binary in miniature: its own projections, refold's CLI.
         .executableTarget(name: "refold-fixture", dependencies: ["RefoldCLI", "RefoldCore", "RefoldOrderSummary"], path: "Tests/RefoldFixture", swiftSettings: strict),
-        .target(name: "RefoldTestSupport", dependencies: ["RefoldTesting", "RefoldRedis", "RefoldProcess", "RefoldPostgres", "RefoldStore"], path: "Tests/RefoldTestSupport", swiftSettings: strict),
+        .target(name: "RefoldTestSupport", dependencies: ["RefoldTesting", "RefoldRedis", "RefoldProcess", "RefoldPostgres", "RefoldMySQL", "RefoldStore"], path: "Tests/RefoldTestSupport", swiftSettings: strict),
         .testTarget(name: "RefoldJSONTests", dependencies: ["RefoldJSON"], swiftSettings: strict),
+        .testTarget(name: "RefoldStoreTests", dependencies: ["RefoldStore"], swiftSettings: strict),
         .testTarget(name: "RefoldRedisTests", dependencies: ["RefoldRedis", "RefoldTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "RefoldCoordinationTests",

@@ -11,10 +11,12 @@ command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
 command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
 command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
 [ -f /usr/include/postgresql/libpq-fe.h ] || missing+=(libpq-dev)
-# The tests (not the demo) run a private PostgreSQL server and use psql.
+[ -f /usr/include/mariadb/mysql.h ] || missing+=(libmariadb-dev)
+# The tests (not the demo) run private PostgreSQL and MariaDB servers.
 if [ "${1:-}" = "--test" ]; then
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
-  command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
+  { command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ]; } || missing+=(mariadb-server)
+  command -v mariadb >/dev/null 2>&1 || missing+=(mariadb-client)
 fi
 
 if [ ${#missing[@]} -gt 0 ]; then

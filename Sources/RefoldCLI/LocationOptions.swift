@@ -1,15 +1,16 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import RefoldRunner
 import RefoldSQLite
 import RefoldStore
 
 /// `--events`, `--read-models` and the event table's names.
 struct LocationOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The database holding the event table: a SQLite path or postgres://user@host:port/db (password in the URL or PGPASSWORD, never printed).", valueName: "location"))
+    @Option(help: ArgumentHelp("The database holding the event table: a SQLite path, postgres://user@host:port/db or mysql://user@host:port/db (password in the URL, PGPASSWORD or MYSQL_PWD; never printed).", valueName: "location"))
     var events: String
 
-    @Option(name: .customLong("read-models"), help: ArgumentHelp("The database for read models, a SQLite path or a postgres:// URL (default: the events database).", valueName: "location"))
+    @Option(name: .customLong("read-models"), help: ArgumentHelp("The database for read models: a SQLite path, a postgres:// or a mysql:// URL (default: the events database).", valueName: "location"))
     var readModels: String?
 
     @Option(name: .customLong("events-table"), help: ArgumentHelp("Name of the event table.", valueName: "name"))
@@ -34,24 +35,27 @@ struct LocationOptions: ParsableArguments {
     }
 
     /// What a location flag stores for other processes: an absolute path, or the URL without
-    /// its password. A password in the URL moves to this process's environment (`PGPASSWORD`),
+    /// its password. A password in the URL moves to this process's environment (`PGPASSWORD`,
+    /// `MYSQL_PWD`),
     /// where the stores and the worker processes it starts find it; it is never stored or printed.
     static func location(_ text: String, flag: String) throws -> String {
         guard DatabaseLocation.isURL(text) else { return absolute(text) }
         let parsed: DatabaseLocation
         do { parsed = try DatabaseLocation(parsing: text) } catch { throw CLIError(.badInput, "\(flag): \(error.message)") }
-        if parsed.kind == .mysql {
-            throw CLIError(.badInput, "\(flag) \(parsed): MySQL/MariaDB is not supported yet by this version of Refold (SQLite and PostgreSQL are).")
-        }
-        if let password = parsed.password, parsed.kind == .postgres {
-            let current = ProcessInfo.processInfo.environment["PGPASSWORD"]
-            if let current, !current.isEmpty, current != password, DatabaseLocation.masked(text) != text {
-                throw CLIError(.badInput, "\(flag) \(parsed): this URL's password differs from another one given to this command (or PGPASSWORD); give each server's password in ~/.pgpass instead.")
+        if let password = parsed.password, let variable = parsed.childEnvironment.keys.first {
+            // A URL's password wins over the environment's; two URLs of one command must agree.
+            let current = passwordsSet.withLock { $0[variable] }
+            if let current, current != password {
+                throw CLIError(.badInput, "\(flag) \(parsed): this URL's password differs from another one given to this command (or \(variable)); one password per engine and command\(parsed.kind == .postgres ? " (or give each server's password in ~/.pgpass)" : "").")
             }
-            setenv("PGPASSWORD", password, 1)
+            setenv(variable, password, 1)
+            passwordsSet.withLock { $0[variable] = password }
         }
         return parsed.stored
     }
+
+    /// Passwords this command took from its URLs, per environment variable.
+    static let passwordsSet = Mutex<[String: String]>([:])
 
     static func absolute(_ path: String) -> String {
         if path.hasPrefix("/") { return URL(fileURLWithPath: path).standardizedFileURL.path }

@@ -1,19 +1,16 @@
 import Foundation
 import RefoldCore
+import RefoldMySQL
 import RefoldPostgres
 import RefoldSQLite
 import RefoldStore
 
-/// Opens the store a location names: a SQLite path or a `postgres://` URL (`DatabaseLocation`).
+/// Opens the store a location names: a SQLite path, a `postgres://` or a `mysql://` URL (`DatabaseLocation`).
 /// The runners know only `EventSource` and `ReadModelStore`; this is the one place that picks
 /// the engine.
 public enum Stores {
     static func parse(_ location: String) throws(StoreError) -> DatabaseLocation {
-        let parsed = try DatabaseLocation(parsing: location)
-        if parsed.kind == .mysql {
-            throw StoreError(.badInput, "\(parsed) is a MySQL/MariaDB URL; this version of Refold reads SQLite and PostgreSQL only (MySQL is planned).")
-        }
-        return parsed
+        try DatabaseLocation(parsing: location)
     }
 
     /// The event table at `location`, checked (table, columns, types).
@@ -21,7 +18,8 @@ public enum Stores {
         let parsed = try parse(location)
         switch parsed.kind {
         case .sqlite: return try SQLiteEventSource(path: parsed.path, layout: layout)
-        default: return try PostgresEventSource(parsed, layout: layout)
+        case .postgres: return try PostgresEventSource(parsed, layout: layout)
+        case .mysql: return try MySQLEventSource(parsed, layout: layout)
         }
     }
 
@@ -31,7 +29,8 @@ public enum Stores {
         let parsed = try parse(location)
         switch parsed.kind {
         case .sqlite: return try SQLiteReadModelStore(path: parsed.path, create: create)
-        default: return try PostgresReadModelStore(parsed)
+        case .postgres: return try PostgresReadModelStore(parsed)
+        case .mysql: return try MySQLReadModelStore(parsed)
         }
     }
 
@@ -43,8 +42,10 @@ public enum Stores {
         case .sqlite:
             guard FileManager.default.fileExists(atPath: parsed.path) else { return nil }
             return try SQLiteReadModelStore(readOnlyPath: parsed.path)
-        default:
+        case .postgres:
             return try PostgresReadModelStore(readOnly: parsed)
+        case .mysql:
+            return try MySQLReadModelStore(readOnly: parsed)
         }
     }
 
@@ -54,7 +55,8 @@ public enum Stores {
         let parsed = try parse(location)
         switch parsed.kind {
         case .sqlite: return try SQLiteReadModelStore.preflight(path: parsed.path, projection: projection, replaceForeign: replaceForeign, ownLock: ownLock)
-        default: return try PostgresReadModelStore.preflight(parsed, projection: projection, replaceForeign: replaceForeign, ownLock: ownLock)
+        case .postgres: return try PostgresReadModelStore.preflight(parsed, projection: projection, replaceForeign: replaceForeign, ownLock: ownLock)
+        case .mysql: return try MySQLReadModelStore.preflight(parsed, projection: projection, replaceForeign: replaceForeign, ownLock: ownLock)
         }
     }
 
@@ -63,7 +65,8 @@ public enum Stores {
         let parsed = try parse(location)
         switch parsed.kind {
         case .sqlite: return try SQLiteEventAppender(path: parsed.path, layout: layout)
-        default: return try PostgresEventAppender(parsed, layout: layout)
+        case .postgres: return try PostgresEventAppender(parsed, layout: layout)
+        case .mysql: return try MySQLEventAppender(parsed, layout: layout)
         }
     }
 
@@ -76,7 +79,8 @@ public enum Stores {
         let parsed = try parse(location)
         switch parsed.kind {
         case .sqlite: return try SQLiteDatasetWriter.write(events, to: parsed.path, progress: progress)
-        default: return try PostgresDatasetWriter.write(events, to: parsed, textPayload: malformed, progress: progress)
+        case .postgres: return try PostgresDatasetWriter.write(events, to: parsed, textPayload: malformed, progress: progress)
+        case .mysql: return try MySQLDatasetWriter.write(events, to: parsed, textPayload: malformed, progress: progress)
         }
     }
 
