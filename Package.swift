@@ -89,14 +89,14 @@ let package = Package(
         // Benchmarks: end-to-end ratios, coordination throughput, baselines.
         .target(
             name: "RefoldBench",
-            dependencies: ["RefoldRunner", "RefoldOrderSummary", "RefoldCore", "RefoldSQLite", "RefoldPostgres", "RefoldStore", "RefoldCoordination", "RefoldRedis", "RefoldProcess"],
+            dependencies: ["RefoldRunner", "RefoldOrderSummary", "RefoldCore", "RefoldSQLite", "RefoldPostgres", "RefoldMySQL", "RefoldStore", "RefoldCoordination", "RefoldRedis", "RefoldProcess"],
             swiftSettings: strict
         ),
         // The command line, as a library so a user's package can register its projections.
         .target(
             name: "RefoldCLI",
             dependencies: [
-                "RefoldRunner", "RefoldBench", "RefoldOrderSummary", "RefoldCore", "RefoldSQLite", "RefoldCoordination", "RefoldRedis", "RefoldProcess",
+                "RefoldRunner", "RefoldBench", "RefoldOrderSummary", "RefoldCore", "RefoldSQLite", "RefoldPostgres", "RefoldStore", "RefoldCoordination", "RefoldRedis", "RefoldProcess",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -3,6 +3,7 @@ import RefoldCore
 import RefoldOrderSummary
 import RefoldRunner
 import RefoldRedis
+import RefoldMySQL
 import RefoldPostgres
 import RefoldSQLite
 import RefoldStore
@@ -88,7 +89,7 @@ public enum EndToEndBenchmark {
         // Read models go where a user's would on that engine, apart from the user's: a temporary
         // SQLite file, or a schema of its own in the same PostgreSQL database (dropped after).
         let scratch = try BenchScratch(events: options.events, directory: directory)
-        defer { scratch.drop() }
+        defer { scratch.dropAll() }
         let locations = RebuildLocations(events: options.events, readModels: scratch.readModels, layout: options.layout)
         var seed: SeedReplayBenchmark.Figure?
 
@@ -146,38 +147,40 @@ public enum EndToEndBenchmark {
     }
 }
 
-/// Where a benchmark's read models go: a temporary SQLite file, or a temporary schema in the
-/// server database that holds the events (the URL's `search_path` points there).
+/// Where a benchmark's read models go: a temporary SQLite file for SQLite events; on a server, a
+/// temporary schema of the events' PostgreSQL database (the URL's `search_path` points there) or
+/// a temporary database on the events' MySQL server — dropped after either way.
 struct BenchScratch {
     let readModels: String
     let engine: String
-    private let schema: String?
-    private let admin: DatabaseLocation?
+    private let drop: @Sendable () -> Void
 
     init(events: String, directory: URL) throws {
         let parsed = try DatabaseLocation(parsing: events)
-        guard parsed.kind == .postgres else {
-            readModels = directory.appendingPathComponent("read-models.db").path
-            engine = "SQLite"
-            schema = nil
-            admin = nil
-            return
-        }
         let name = "refold_bench_\(getpid())_\(UUID().uuidString.prefix(6).lowercased())"
-        try PostgresConnection(parsed).execute("CREATE SCHEMA \(quotePostgresIdentifier(name))")
         var location = parsed
         location.password = nil
-        location.parameters.append(("options", "-csearch_path=\(name)"))
-        readModels = location.stored
-        engine = "PostgreSQL"
-        schema = name
-        admin = parsed
+        switch parsed.kind {
+        case .sqlite:
+            readModels = directory.appendingPathComponent("read-models.db").path
+            engine = "SQLite"
+            drop = {}
+        case .postgres:
+            try PostgresConnection(parsed).execute("CREATE SCHEMA \(quotePostgresIdentifier(name))")
+            location.parameters.append(("options", "-csearch_path=\(name)"))
+            readModels = location.stored
+            engine = "PostgreSQL"
+            drop = { try? PostgresConnection(parsed).execute("DROP SCHEMA IF EXISTS \(quotePostgresIdentifier(name)) CASCADE") }
+        case .mysql:
+            try MySQLConnection(parsed).execute("CREATE DATABASE \(quoteMySQLIdentifier(name))")
+            location.database = name
+            readModels = location.stored
+            engine = "MySQL"
+            drop = { try? MySQLConnection(parsed).execute("DROP DATABASE IF EXISTS \(quoteMySQLIdentifier(name))") }
+        }
     }
 
-    func drop() {
-        guard let schema, let admin, let connection = try? PostgresConnection(admin) else { return }
-        try? connection.execute("DROP SCHEMA IF EXISTS \(quotePostgresIdentifier(schema)) CASCADE")
-    }
+    func dropAll() { drop() }
 }
 
 /// `refold bench --scale`: how time and memory grow with the event and aggregate counts.

@@ -1,5 +1,6 @@
 import Foundation
 import RefoldCore
+import RefoldMySQL
 import RefoldPostgres
 import RefoldRunner
 import RefoldSQLite
@@ -25,7 +26,12 @@ public enum SeedReplayBenchmark {
         let head = min(try source.headPosition(), Int64(limit))
         let batch = try source.events(after: 0, through: head)
         let target = try DatabaseLocation(parsing: readModels)
-        let writer: any RowWriter = target.kind == .sqlite ? try SQLiteRowWriter(path: target.path) : try PostgresRowWriter(target)
+        let writer: any RowWriter
+        switch target.kind {
+        case .sqlite: writer = try SQLiteRowWriter(path: target.path)
+        case .postgres: writer = try PostgresRowWriter(target)
+        case .mysql: writer = try MySQLRowWriter(target)
+        }
         defer { writer.drop() }
         let start = Date()
         for event in batch {
@@ -95,6 +101,31 @@ final class PostgresRowWriter: RowWriter {
             try connection.execute("UPDATE refold_seed_replay SET data = $2::jsonb, version = $3 WHERE id = $1", values)
         } else {
             try connection.execute("INSERT INTO refold_seed_replay (id, data, version) VALUES ($1, $2::jsonb, $3)", values)
+        }
+    }
+    func drop() { try? connection.execute("DROP TABLE IF EXISTS refold_seed_replay") }
+}
+
+final class MySQLRowWriter: RowWriter {
+    let connection: MySQLConnection
+    init(_ location: DatabaseLocation) throws {
+        connection = try MySQLConnection(location)
+        if try connection.scalar("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'refold_seed_replay'") != nil {
+            throw StoreError(.badInput, "\(location) already has a table refold_seed_replay; the benchmark will not touch it.")
+        }
+        try connection.execute("CREATE TABLE refold_seed_replay (id varchar(255) NOT NULL PRIMARY KEY, data json NOT NULL, version bigint NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin")
+    }
+    func load(_ aggregate: [UInt8]) throws -> (data: [UInt8], version: Int64)? {
+        guard let row = try connection.query("SELECT data, version FROM refold_seed_replay WHERE id = ?", [String(decoding: aggregate, as: UTF8.self)]).values.first,
+              let data = row[0], let version = row[1].flatMap({ Int64($0) }) else { return nil }
+        return (Array(data.utf8), version)
+    }
+    func store(_ row: FoldedRow, exists: Bool) throws {
+        let values = [String(decoding: row.aggregate, as: UTF8.self), String(decoding: row.data, as: UTF8.self), String(row.version)]
+        if exists {
+            try connection.execute("UPDATE refold_seed_replay SET data = ?, version = ? WHERE id = ?", [values[1], values[2], values[0]])
+        } else {
+            try connection.execute("INSERT INTO refold_seed_replay (id, data, version) VALUES (?, ?, ?)", values)
         }
     }
     func drop() { try? connection.execute("DROP TABLE IF EXISTS refold_seed_replay") }

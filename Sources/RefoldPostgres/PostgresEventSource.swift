@@ -53,6 +53,73 @@ public final class PostgresEventSource: EventSource {
         try require(layout.payload, texts.union(["json", "jsonb"]), "json, jsonb or text")
         aggregateIsUUID = columns[layout.aggregate] == "uuid"
         payloadIsText = texts.contains(columns[layout.payload] ?? "")
+        hasTrigger = try connection.scalarInt(
+            "SELECT count(*) FROM pg_trigger WHERE tgrelid = to_regclass($1) AND tgname = $2",
+            [quotePostgresIdentifier(layout.table), Self.triggerName]) == 1
+    }
+
+    // MARK: Refold's optional trigger (LISTEN/NOTIFY)
+
+    /// Whether Refold's notify trigger is on the event table (then the live service sleeps until
+    /// a commit notifies it instead of polling).
+    public let hasTrigger: Bool
+    private var listener: PostgresConnection?
+
+    public static let triggerName = "refold_notify_insert"
+    public static let channel = "refold_events"
+
+    /// The SQL `refold trigger install` runs: a function and a statement-level trigger that
+    /// notifies `refold_events` (delivered at commit) after inserts into the event table.
+    public static func installSQL(layout: EventTableLayout) -> [String] {
+        let table = quotePostgresIdentifier(layout.table)
+        return [
+            """
+            CREATE OR REPLACE FUNCTION refold_notify_new_events() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              PERFORM pg_notify('\(channel)', TG_TABLE_NAME);
+              RETURN NULL;
+            END $$
+            """,
+            "DROP TRIGGER IF EXISTS \(triggerName) ON \(table)",
+            "CREATE TRIGGER \(triggerName) AFTER INSERT ON \(table) FOR EACH STATEMENT EXECUTE FUNCTION refold_notify_new_events()",
+        ]
+    }
+
+    /// The SQL `refold trigger remove` runs.
+    public static func removeSQL(layout: EventTableLayout) -> [String] {
+        ["DROP TRIGGER IF EXISTS \(triggerName) ON \(quotePostgresIdentifier(layout.table))"]
+    }
+
+    /// Runs `statements` in one transaction on a connection of its own (this source is read-only).
+    public static func run(_ statements: [String], on database: DatabaseLocation) throws(StoreError) {
+        let connection = try PostgresConnection(database)
+        try connection.execute("BEGIN")
+        do throws(StoreError) {
+            for statement in statements { try connection.execute(statement) }
+            try connection.execute("COMMIT")
+        } catch {
+            try? connection.execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    public var wakeUp: String { hasTrigger ? "LISTEN \(Self.channel) (Refold's trigger)" : "polling" }
+    public var wakesOnCommit: Bool { hasTrigger }
+
+    public func waitForNewEvents(upTo seconds: Double) {
+        guard hasTrigger else {
+            Thread.sleep(forTimeInterval: seconds)
+            return
+        }
+        if listener == nil {
+            listener = try? PostgresConnection(database)
+            if (try? listener?.listen(Self.channel)) == nil { listener = nil }
+        }
+        guard let listener else {
+            Thread.sleep(forTimeInterval: seconds)
+            return
+        }
+        _ = listener.waitForNotification(timeout: seconds)
     }
 
     /// Column name → data type of a table in the connection's search path (empty: no table).

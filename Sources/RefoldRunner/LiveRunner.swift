@@ -156,6 +156,7 @@ public final class LiveRunner: Sendable {
         guard let checkpoint = try store.checkpoint(projection: name) else { return }
         var tracker = PositionTracker(checkpoint: checkpoint.position, grace: options.grace)
         let applier = LiveApplier(projection: options.projection, source: source, store: store, grace: options.grace)
+        logger.info("following new events", metadata: ["refold.projection": "\(name)", "refold.wake": "\(source.wakeUp)"])
         var gaps: [[UInt8]: LiveApplier.Gap] = [:]
         var lastRenewal = MonotonicClock.seconds()
         var lastHeal = -Double.infinity
@@ -184,7 +185,9 @@ public final class LiveRunner: Sendable {
             let dataVersion = try source.dataVersion()
             let healDue = now - lastHeal >= options.grace
             if dataVersion == lastDataVersion && gaps.isEmpty && tracker.watched.isEmpty && !healDue {
-                Thread.sleep(forTimeInterval: options.poll)
+                // Woken by the database on commit where it can (Refold's PostgreSQL trigger): then
+                // a long wait, cut short by the next commit; else a short poll.
+                source.waitForNewEvents(upTo: source.wakesOnCommit ? min(0.2, lease / 6) : options.poll)
                 continue
             }
             lastDataVersion = dataVersion

@@ -1,3 +1,4 @@
+import Foundation
 import RefoldCore
 
 /// An event table Refold reads: SQLite (`SQLiteEventSource`) or PostgreSQL
@@ -53,9 +54,24 @@ public protocol EventSource: AnyObject {
     /// The database's own scan of every payload (`sum` of `qty`), the floor every rebuild figure
     /// is compared with: its wall time, and whether malformed payloads had to be guarded.
     func jsonScanFloor() throws(StoreError) -> (seconds: Double, guarded: Bool)
+
+    /// How the live service learns of new commits, in words for its log ("polling", or the
+    /// notification channel it listens on).
+    var wakeUp: String { get }
+    /// Waits up to `seconds` for new events to be committed; returns early when the database
+    /// says so (PostgreSQL with Refold's optional trigger), else after `seconds`.
+    func waitForNewEvents(upTo seconds: Double)
+    /// True when `waitForNewEvents` returns on commit, so the live service may wait long.
+    var wakesOnCommit: Bool { get }
 }
 
 extension EventSource {
+    public var wakeUp: String { "polling" }
+    public var wakesOnCommit: Bool { false }
+    public func waitForNewEvents(upTo seconds: Double) {
+        Thread.sleep(forTimeInterval: seconds)
+    }
+
     public func read(
         range: AggregateRange, head: Int64, into fold: any EventFold, chunkEvents: Int = 50_000,
         keepGoing: (Int) -> Bool = { _ in true }, afterChunk: () throws(StoreError) -> Void = {}

@@ -28,17 +28,21 @@ import Testing
         let directory = try TemporaryDirectory.make()
         let saved = directory.appendingPathComponent("baseline.json").path
         let timeline = directory.appendingPathComponent("timeline.svg").path
-        let common = ["bench", "--size", "20000", "--aggregates", "400", "--repeat", "1", "--workers", "2", "--cache", directory.path, "--timeline", timeline]
+        let common = ["bench", "--size", "20000", "--aggregates", "400", "--repeat", "1", "--workers", "2", "--cache", directory.path, "--timeline", timeline, "--seed-events", "2000"]
         let first = try RefoldRun.run(common + ["--json", "--save", saved], timeout: 300)
         #expect(first.code == 0, "\(first.stderr)")
         let report = try RefoldRun.json(first.stdout)
         #expect(report["events"] as? Int == 20000)
-        for key in ["floor_seconds", "inline_seconds", "parallel", "verify_seconds", "coordination_tasks_per_second", "ratios"] {
+        for key in ["floor_seconds", "inline_seconds", "parallel", "verify_seconds", "coordination_tasks_per_second", "ratios", "seed_replay"] {
             #expect(report[key] != nil, "missing \(key)")
         }
         #expect((report["parallel"] as? [Any])?.count == 2)
         let ratios = try #require(report["ratios"] as? [String: Double])
-        #expect(Set(ratios.keys) == ["inline_vs_floor", "verify_vs_floor", "coordination_vs_ping", "parallel_1_vs_floor", "parallel_2_vs_floor", "scaling_2"])
+        #expect(Set(ratios.keys) == ["inline_vs_floor", "verify_vs_floor", "coordination_vs_ping", "parallel_1_vs_floor", "parallel_2_vs_floor", "scaling_2",
+                                     "seed_vs_parallel_1", "seed_vs_parallel_2"])
+        let seed = try #require(report["seed_replay"] as? [String: Any])
+        #expect(seed["events"] as? Int == 2000 && (seed["events_per_second"] as? Double ?? 0) > 0)
+        #expect(report["engine"] as? String == "SQLite")
         #expect(FileManager.default.fileExists(atPath: timeline))
 
         // A baseline claiming everything was ten times better is a regression: exit 1, named.

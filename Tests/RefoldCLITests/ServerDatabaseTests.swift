@@ -147,6 +147,26 @@ struct ServerDatabaseTests {
         try verifyClean(database.url)
     }
 
+    @Test(arguments: TestServer.availableCases)
+    func benchOnAServerDatabaseComparesWithItsOwnScanAndTheSeedReplayAndCleansUp(_ server: TestServer) throws {
+        let database = try generated(server)
+        let timeline = try TemporaryDirectory.make().appendingPathComponent("timeline.svg").path
+        let bench = try RefoldRun.run(["bench", "--events", database.url, "--repeat", "1", "--workers", "2", "--seed-events", "1000",
+                                       "--timeline", timeline, "--json"], timeout: 300)
+        #expect(bench.code == 0, "\(bench.stderr)")
+        let report = try RefoldRun.json(bench.stdout)
+        #expect(report["engine"] as? String == (server == .postgres ? "PostgreSQL" : "MySQL"))
+        #expect(report["events"] as? Int == 60_000 - 5)
+        let ratios = try #require(report["ratios"] as? [String: Double])
+        #expect((ratios["parallel_2_vs_floor"] ?? 0) > 0 && (ratios["seed_vs_parallel_2"] ?? 0) > 0, "\(ratios)")
+        // The benchmark's read models went to a scratch schema or database, dropped after; the
+        // user's database has nothing of Refold's.
+        let connection = try database.connect()
+        let schema = server == .postgres ? "current_schema()" : "DATABASE()"
+        #expect(try connection.scalarInt("SELECT count(*) FROM information_schema.tables WHERE table_schema = \(schema) AND table_name <> 'stored_events'") == 0)
+        #expect(try connection.scalarInt("SELECT count(*) FROM information_schema.schemata WHERE schema_name LIKE 'refold\\_bench%'") == 0)
+    }
+
     // MARK: Crashes
 
     @Test(arguments: TestServer.availableCases)
@@ -220,6 +240,18 @@ struct ServerDatabaseTests {
         #expect(try dump(database.url) == dump(fresh.url))
         let second = try RefoldRun.run(["catchup", "order_summary", "--events", database.url, "--json"])
         #expect(try second.code == 0 && (RefoldRun.json(second.stdout)["events"] as? Int ?? -1) == 0, "\(second.stdout) \(second.stderr)")
+
+        // A delta forked over two workers gives the same table as a fresh fold.
+        try append(connection, count: 2000, seed: 2)
+        let redis = try RedisTestServer()
+        let forked = try RefoldRun.run(["catchup", "order_summary", "--events", database.url, "--workers", "2", "--redis", redis.url, "--json"])
+        #expect(forked.code == 0, "\(forked.stderr)")
+        let report = try RefoldRun.json(forked.stdout)
+        #expect(report["events"] as? Int == 2000 && (report["tasks"] as? Int ?? 0) > 1, "\(forked.stdout)")
+        try verifyClean(database.url)
+        let freshAgain = try TestServerDatabase(server)
+        #expect(try RefoldRun.run(["rebuild", "order_summary", "--events", database.url, "--read-models", freshAgain.url, "--inline"]).code == 0)
+        #expect(try dump(database.url) == dump(freshAgain.url))
     }
 
     func caughtUp(_ url: String) throws -> Bool {
@@ -279,6 +311,42 @@ struct ServerDatabaseTests {
         runner.child.signal(SIGTERM)
         let result = try runner.finish(timeout: 30)
         #expect(result.code == 0, "\(result.stderr)")
+    }
+
+    @Test(.enabled(if: TestServer.postgres.available))
+    func refoldsTriggerWakesTheLiveServiceOnCommitAndIsOnlyAddedWhenAsked() throws {
+        let redis = try RedisTestServer()
+        let database = try generated(.postgres)
+        let connection = try database.connect()
+        func triggers() throws -> Int64? {
+            try connection.scalarInt("SELECT count(*) FROM pg_trigger WHERE tgname = 'refold_notify_insert'")
+        }
+        #expect(try RefoldRun.run(["rebuild", "order_summary", "--events", database.url, "--inline"]).code == 0)
+        #expect(try triggers() == 0, "a rebuild never adds the trigger")
+
+        let dry = try RefoldRun.run(["trigger", "install", "--events", database.url, "--dry-run"])
+        #expect(dry.code == 0 && dry.stdout.contains("CREATE TRIGGER refold_notify_insert"), "\(dry.stdout) \(dry.stderr)")
+        #expect(try triggers() == 0, "a dry run changes nothing")
+        let install = try RefoldRun.run(["trigger", "install", "--events", database.url])
+        #expect(install.code == 0 && install.stdout.contains("CREATE TRIGGER refold_notify_insert") && install.stdout.contains("installed"), "\(install.stdout) \(install.stderr)")
+        #expect(try triggers() == 1)
+
+        let runner = try RefoldRun.start(["run", "order_summary", "--events", database.url, "--redis", redis.url, "--grace", "1s", "--lease", "2s"])
+        try Deadline.wait(seconds: 30, "the runner to follow with LISTEN") { runner.stderrText().contains("LISTEN refold_events") }
+        for round in 0..<5 { try append(connection, count: 40, seed: 40 + round) }
+        try Deadline.wait(seconds: 30, "the runner to apply the appends") { try caughtUp(database.url) }
+        try verifyClean(database.url)
+        runner.child.signal(SIGTERM)
+        #expect(try runner.finish(timeout: 30).code == 0)
+
+        let remove = try RefoldRun.run(["trigger", "remove", "--events", database.url])
+        #expect(remove.code == 0 && remove.stdout.contains("DROP TRIGGER IF EXISTS refold_notify_insert"), "\(remove.stdout) \(remove.stderr)")
+        #expect(try triggers() == 0)
+        if TestServer.mysql.available {
+            let mysql = try TestServerDatabase(.mysql)
+            let refused = try RefoldRun.run(["trigger", "install", "--events", mysql.url])
+            #expect(refused.code == 2 && refused.stderr.contains("MySQL is polled"), "\(refused.stderr)")
+        }
     }
 
     @Test(arguments: TestServer.availableCases)
