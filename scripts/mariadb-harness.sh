@@ -12,11 +12,13 @@ refold_my_as() {
 }
 
 refold_my_stop() {
-  if [ -n "$REFOLD_MY_PID" ] && kill -0 "$REFOLD_MY_PID" 2>/dev/null; then
-    kill "$REFOLD_MY_PID" 2>/dev/null || true
-    for _ in $(seq 1 200); do kill -0 "$REFOLD_MY_PID" 2>/dev/null || break; sleep 0.05; done
-    kill -9 "$REFOLD_MY_PID" 2>/dev/null || true
-  fi
+  local pid
+  for pid in "$REFOLD_MY_PID" "$(cat "$REFOLD_MY_DIR/pid" 2>/dev/null || true)"; do
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || continue
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+    kill -9 "$pid" 2>/dev/null || true
+  done
   [ -n "$REFOLD_MY_DIR" ] && rm -rf "$REFOLD_MY_DIR"
   REFOLD_MY_DIR=""
 }
@@ -42,11 +44,17 @@ refold_my_start() {
   for attempt in $(seq 1 20); do
     port=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
     refold_port_in_use "$port" && continue
-    refold_my_as "$server" --no-defaults --datadir="$REFOLD_MY_DIR/data" --socket="$REFOLD_MY_DIR/sock" \
-      --pid-file="$REFOLD_MY_DIR/pid" --port="$port" --bind-address=127.0.0.1 --skip-name-resolve --skip-log-bin \
-      --innodb-flush-log-at-trx-commit=0 --innodb-doublewrite=0 --innodb-buffer-pool-size=256M \
-      --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
-      --max-connections=300 --log-error="$REFOLD_MY_DIR/server.log" >"$REFOLD_MY_DIR/stderr.log" 2>&1 &
+    local args=(--no-defaults --datadir="$REFOLD_MY_DIR/data" --socket="$REFOLD_MY_DIR/sock"
+      --pid-file="$REFOLD_MY_DIR/pid" --port="$port" --bind-address=127.0.0.1 --skip-name-resolve --skip-log-bin
+      --innodb-flush-log-at-trx-commit=0 --innodb-doublewrite=0 --innodb-buffer-pool-size=256M
+      --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci
+      --max-connections=300 --log-error="$REFOLD_MY_DIR/server.log")
+    # Started directly (setpriv execs the server), so $! is the server's own pid.
+    if [ "$(id -u)" -eq 0 ]; then
+      setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$server" "${args[@]}" >"$REFOLD_MY_DIR/stderr.log" 2>&1 &
+    else
+      "$server" "${args[@]}" >"$REFOLD_MY_DIR/stderr.log" 2>&1 &
+    fi
     REFOLD_MY_PID=$!
     for _ in $(seq 1 600); do
       if "$client" --no-defaults -uroot --socket="$REFOLD_MY_DIR/sock" -e "SELECT 1" >/dev/null 2>&1; then

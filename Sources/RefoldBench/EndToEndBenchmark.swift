@@ -115,7 +115,7 @@ public enum EndToEndBenchmark {
                 say("round \(round)/\(options.repeats): parallel rebuild, \(workers) worker\(workers == 1 ? "" : "s")")
                 let run = DistributedRebuild.Options(
                     projection: options.projection, locations: locations, workers: workers,
-                    tasks: max(8, 4 * workers), leaseMilliseconds: 30_000, strict: false)
+                    tasks: scratch.engine == "SQLite" ? max(8, 4 * workers) : max(2, workers), leaseMilliseconds: 30_000, strict: false)
                 let outcome = try DistributedRebuild.run(run, redis: .init(configuration: redis, urlText: redisURLText))
                 parallel[workers, default: []].append(outcome.report.seconds)
                 if let peak = outcome.report.workerPeakRSSBytes { rss[workers] = max(rss[workers] ?? 0, peak) }
