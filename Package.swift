@@ -26,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // The C boundary: one module per C library, nothing but a module map and shim.h.
@@ -86,6 +88,18 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The HTTP API (`refold serve`): Hummingbird routes over the runner; blocking calls go
+        // through RefoldThreads' BlockingPool, never the event loops.
+        .target(
+            name: "RefoldHTTP",
+            dependencies: [
+                "RefoldRunner", "RefoldCoordination", "RefoldRedis", "RefoldThreads", "RefoldStore", "RefoldCore", "RefoldJSON",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         // Benchmarks: end-to-end ratios, coordination throughput, baselines.
         .target(
             name: "RefoldBench",
@@ -96,7 +110,8 @@ let package = Package(
         .target(
             name: "RefoldCLI",
             dependencies: [
-                "RefoldRunner", "RefoldBench", "RefoldOrderSummary", "RefoldCore", "RefoldSQLite", "RefoldPostgres", "RefoldStore", "RefoldCoordination", "RefoldRedis", "RefoldProcess",
+                "RefoldRunner", "RefoldHTTP", "RefoldBench", "RefoldOrderSummary", "RefoldCore", "RefoldSQLite", "RefoldPostgres", "RefoldStore", "RefoldCoordination", "RefoldRedis", "RefoldProcess", "RefoldThreads",
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -117,6 +132,7 @@ let package = Package(
         .executableTarget(name: "refold-fixture", dependencies: ["RefoldCLI", "RefoldCore", "RefoldOrderSummary"], path: "Tests/RefoldFixture", swiftSettings: strict),
         .target(name: "RefoldTestSupport", dependencies: ["RefoldTesting", "RefoldRedis", "RefoldProcess", "RefoldPostgres", "RefoldMySQL", "RefoldStore"], path: "Tests/RefoldTestSupport", swiftSettings: strict),
         .testTarget(name: "RefoldJSONTests", dependencies: ["RefoldJSON"], swiftSettings: strict),
+        .testTarget(name: "RefoldHTTPTests", dependencies: ["RefoldHTTP", "RefoldRedis", "RefoldTestSupport", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "RefoldStoreTests", dependencies: ["RefoldStore"], swiftSettings: strict),
         .testTarget(name: "RefoldRedisTests", dependencies: ["RefoldRedis", "RefoldTestSupport"], swiftSettings: strict),
         .testTarget(
