@@ -10,7 +10,7 @@ struct RefoldCommand: ParsableCommand {
         commandName: "refold",
         abstract: "Rebuild and catch up CQRS read models from an event store, in parallel, in per-aggregate order.",
         version: RefoldVersion.text,
-        subcommands: [DemoCommand.self, RebuildCommand.self, CatchupCommand.self, RunCommand.self, AppendCommand.self, LagCommand.self, WorkerCommand.self, VerifyCommand.self, GenerateCommand.self, QuarantineCommand.self, StatusCommand.self, CancelCommand.self, BenchCommand.self, PingCommand.self, TriggerCommand.self]
+        subcommands: [DemoCommand.self, RebuildCommand.self, CatchupCommand.self, RunCommand.self, AppendCommand.self, LagCommand.self, WorkerCommand.self, VerifyCommand.self, GenerateCommand.self, QuarantineCommand.self, StatusCommand.self, CancelCommand.self, BenchCommand.self, PingCommand.self, TriggerCommand.self, ServeCommand.self]
     )
 
     /// `refold` alone is a usage error (exit 2): the help goes to standard error.

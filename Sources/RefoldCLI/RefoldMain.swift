@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Metrics
+import Prometheus
 import RefoldCore
 import Synchronization
 
@@ -15,7 +16,7 @@ public enum RefoldMain {
     ///   Registering one is one line: `RefoldMain.run(projections: [AnyProjection(MyProjection())])`.
     public static func run(projections: [AnyProjection] = [], arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Never {
         Projections.register(projections)
-        bootstrap()
+        bootstrap(prometheus: arguments.first == "serve")
         do {
             var command = try RefoldCommand.parseAsRoot(joinNegativeValues(arguments))
             if let service = command as? any AsyncParsableCommand {
@@ -75,14 +76,25 @@ public enum RefoldMain {
     /// Logging and metrics are set up here, in the executable, and nowhere else: libraries
     /// only take a `Logger` and use swift-metrics' facade. Logs go to standard error (standard
     /// output is for results); `REFOLD_LOG_LEVEL` (trace … critical) sets the level, info by default.
-    static func bootstrap() {
+    /// The Prometheus registry `refold serve` exposes on /metrics (nil for other commands).
+    nonisolated(unsafe) static var prometheus: PrometheusCollectorRegistry?
+
+    static func prometheusText() -> String { prometheus?.emitToString() ?? "" }
+
+    static func bootstrap(prometheus usePrometheus: Bool = false) {
         let level = ProcessInfo.processInfo.environment["REFOLD_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
         }
-        MetricsSystem.bootstrap(metrics)
+        if usePrometheus {
+            let registry = PrometheusCollectorRegistry()
+            prometheus = registry
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        } else {
+            MetricsSystem.bootstrap(metrics)
+        }
     }
 
     /// Runs an async command (a service) from this synchronous entry point: the main thread

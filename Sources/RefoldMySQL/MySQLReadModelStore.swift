@@ -329,6 +329,13 @@ public final class MySQLReadModelStore: ReadModelStore {
         return (Array(data.utf8), version)
     }
 
+    public func liveRow(projection: String, aggregate: [UInt8]) throws(StoreError) -> (data: [UInt8], version: Int64, updatedAt: String)? {
+        guard let row = try connection.query("SELECT data, version, DATE_FORMAT(updated_at, '%Y-%m-%d %H:%i:%s') FROM \(quoted(projection)) WHERE id = ?",
+                                             [String(decoding: aggregate, as: UTF8.self)]).values.first,
+              let data = row[0], let version = row[1].flatMap({ Int64($0) }) else { return nil }
+        return (Array(data.utf8), version, row[2] ?? "")
+    }
+
     private func versions(table: String, ids: [String], lock: Bool) throws(StoreError) -> [String: Int64] {
         guard !ids.isEmpty else { return [:] }
         var out: [String: Int64] = [:]

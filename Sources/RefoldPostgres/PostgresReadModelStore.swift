@@ -347,6 +347,13 @@ public final class PostgresReadModelStore: ReadModelStore {
         return (Array(data.utf8), version)
     }
 
+    public func liveRow(projection: String, aggregate: [UInt8]) throws(StoreError) -> (data: [UInt8], version: Int64, updatedAt: String)? {
+        guard let row = try connection.query("SELECT data::text, version, to_char(updated_at, 'YYYY-MM-DD HH24:MI:SS') FROM \(quoted(projection)) WHERE id = $1",
+                                             [String(decoding: aggregate, as: UTF8.self)]).values.first,
+              let data = row[0], let version = row[1].flatMap({ Int64($0) }) else { return nil }
+        return (Array(data.utf8), version, row[2] ?? "")
+    }
+
     public func versions(projection: String, aggregates: [[UInt8]]) throws(StoreError) -> [[UInt8]: Int64] {
         guard !aggregates.isEmpty else { return [:] }
         let ids = aggregates.map { String(decoding: $0, as: UTF8.self) }

@@ -13,6 +13,14 @@ extension SQLiteReadModelStore {
         return (statement.copyBytes(0), statement.int64(1))
     }
 
+    public func liveRow(projection: String, aggregate: [UInt8]) throws(StoreError) -> (data: [UInt8], version: Int64, updatedAt: String)? {
+        let statement = try connection.prepare("SELECT data, version, updated_at FROM \(quoteIdentifier(projection)) WHERE id = ?1")
+        try statement.bind([.bytes(aggregate)])
+        defer { statement.reset() }
+        guard try statement.step() else { return nil }
+        return (statement.copyBytes(0), statement.int64(1), statement.text(2))
+    }
+
     /// Live rows' versions, for many aggregates at once (missing ids have no row).
     public func versions(projection: String, aggregates: [[UInt8]]) throws(StoreError) -> [[UInt8]: Int64] {
         let statement = try connection.prepare("SELECT version FROM \(quoteIdentifier(projection)) WHERE id = ?1")

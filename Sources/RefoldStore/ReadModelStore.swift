@@ -41,6 +41,8 @@ public protocol ReadModelStore: AnyObject {
 
     // The live table, row by row (catch-up, the live service).
     func row(projection: String, aggregate: [UInt8]) throws(StoreError) -> (data: [UInt8], version: Int64)?
+    /// The live row with its `updated_at` (UTC, `yyyy-MM-dd HH:mm:ss`), for readers.
+    func liveRow(projection: String, aggregate: [UInt8]) throws(StoreError) -> (data: [UInt8], version: Int64, updatedAt: String)?
     func versions(projection: String, aggregates: [[UInt8]]) throws(StoreError) -> [[UInt8]: Int64]
     func quarantineRecord(projection: String, aggregate: String) throws(StoreError) -> QuarantineRecord?
     @discardableResult
