@@ -46,6 +46,7 @@ struct ServeCommand: AsyncParsableCommand {
             if !noLive {
                 var options = LiveRunner.Options(projection: projection, locations: locations)
                 options.poll = DatabaseLocationPolling.poll(for: locations.events)
+                options.waitForRedis = true
                 services.append(.init(service: LiveService(runner: LiveRunner(options: options, redis: configuration, logger: Logger(label: "refold.live")))))
             }
         }

@@ -152,7 +152,11 @@ final class Resources: @unchecked Sendable {
     }
 
     func cancel(_ id: String) throws -> Bool {
-        try coordination().cancel(jobID: id, reason: "cancelled over HTTP (DELETE /v1/jobs/\(id))")
+        do {
+            return try coordination().cancel(jobID: id, reason: "cancelled over HTTP (DELETE /v1/jobs/\(id))")
+        } catch let error as CoordinationError where error.code == .jobMissing {
+            return false
+        }
     }
 
     /// What is down, in words (empty: healthy).

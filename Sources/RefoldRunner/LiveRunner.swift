@@ -31,6 +31,9 @@ public final class LiveRunner: Sendable {
         public var locations: RebuildLocations
         public var grace: Double = 3
         public var leaseMilliseconds = 10_000
+        /// Wait for Redis at the first contact however long it takes (`refold serve`), instead
+        /// of failing at once when nothing listens.
+        public var waitForRedis = false
         /// Seconds between polls for new commits.
         public var poll: Double = 0.001
         /// Positions read per pass at most (a large backlog is taken in bites).
@@ -71,15 +74,21 @@ public final class LiveRunner: Sendable {
     public func run(shouldStop: @escaping @Sendable () -> Bool) throws {
         // Nothing listening at the first contact is most likely a wrong address: fail at once.
         // A server that is there but not ready is waited for; later outages are ridden through.
-        let client: CoordinationClient
-        do {
-            client = try CoordinationClient.connect(
-                configuration: redis, budget: OutageBudget(seconds: options.outageTolerance, retryUnreachable: false), shouldStop: shouldStop,
-                onRetry: { [logger] error, _ in logger.warning("Redis is not ready yet; waiting", metadata: ["refold.error": "\(error.message)"]) })
-        } catch {
-            if shouldStop() { return }
-            throw error
+        // Inside `refold serve` (waitForRedis) the HTTP side must stay up and report unhealthy,
+        // so the live service keeps waiting for Redis instead.
+        var connected: CoordinationClient?
+        while connected == nil {
+            do {
+                connected = try CoordinationClient.connect(
+                    configuration: redis, budget: OutageBudget(seconds: options.outageTolerance, retryUnreachable: options.waitForRedis), shouldStop: shouldStop,
+                    onRetry: { [logger] error, _ in logger.warning("Redis is not ready yet; waiting", metadata: ["refold.error": "\(error.message)"]) })
+            } catch {
+                if shouldStop() { return }
+                guard options.waitForRedis else { throw error }
+                pause(1, shouldStop: shouldStop)
+            }
         }
+        guard let client = connected else { return }
         let source = try Stores.events(options.locations.events, layout: options.locations.layout)
         _ = try Verifier.openBuiltModel(projection: name, path: options.locations.readModels)
         let store = try Stores.readModels(options.locations.readModels, create: false)

@@ -1,0 +1,205 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import RefoldProcess
+import RefoldSQLite
+import RefoldTestSupport
+import Synchronization
+import Testing
+
+/// `refold serve` end to end: a real server process, a private Redis, real HTTP.
+@Suite(.serialized) struct HTTPTests {
+    struct Reply: @unchecked Sendable {
+        let status: Int
+        let headers: [String: String]
+        let body: [String: Any]
+        let text: String
+    }
+
+    /// One HTTP request, synchronously (URLSession on its own queue).
+    static func request(_ method: String, _ url: String, headers: [String: String] = [:], body: String? = nil, timeout: Double = 40) throws -> Reply {
+        var request = URLRequest(url: URL(string: url)!)
+        request.httpMethod = method
+        request.timeoutInterval = timeout
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        if let body {
+            request.httpBody = Data(body.utf8)
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        let done = DispatchSemaphore(value: 0)
+        let outcome = Mutex<Result<(Data, HTTPURLResponse), any Error>?>(nil)
+        URLSession.shared.dataTask(with: request) { data, response, error in
+            outcome.withLock {
+                if let data, let response = response as? HTTPURLResponse { $0 = .success((data, response)) } else {
+                    $0 = .failure(error ?? TestSupportError("no response"))
+                }
+            }
+            done.signal()
+        }.resume()
+        done.wait()
+        let (data, response) = try outcome.withLock { $0! }.get()
+        var headers: [String: String] = [:]
+        for (key, value) in response.allHeaderFields { headers[String(describing: key).lowercased()] = String(describing: value) }
+        let text = String(decoding: data, as: UTF8.self)
+        let body = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+        return Reply(status: response.statusCode, headers: headers, body: body, text: text)
+    }
+
+    struct Served {
+        let base: String
+        let app: String
+        let redis: RedisTestServer?
+        let process: RefoldRun.Running
+    }
+
+    static let dataset = Mutex<String?>(nil)
+
+    /// A built model in a fresh file, and `refold serve` on it (with the live service).
+    func serve(redisPort: Int? = nil, startRedis: Bool = true) throws -> Served {
+        let source = try Self.dataset.withLock { cached -> String in
+            if let cached { return cached }
+            let path = try TemporaryDirectory.make(prefix: "refold-http").appendingPathComponent("events.db").path
+            let generate = try RefoldRun.run(["generate", path, "--size", "20000", "--aggregates", "400", "--seed", "5", "--malformed", "5"])
+            guard generate.code == 0 else { throw TestSupportError("generate failed: \(generate.stderr)") }
+            cached = path
+            return path
+        }
+        let app = try TemporaryDirectory.make().appendingPathComponent("app.db").path
+        try FileManager.default.copyItem(atPath: source, toPath: app)
+        let rebuild = try RefoldRun.run(["rebuild", "order_summary", "--events", app, "--inline"])
+        guard rebuild.code == 0 else { throw TestSupportError("rebuild failed: \(rebuild.stderr)") }
+        let redis = startRedis ? try RedisTestServer(port: redisPort) : nil
+        let port = try FreePort.find()
+        let url = redis?.url ?? "redis://127.0.0.1:\(redisPort ?? 1)"
+        let process = try RefoldRun.start(["serve", "--events", app, "--redis", url, "--port", String(port)])
+        let base = "http://127.0.0.1:\(port)"
+        try Deadline.wait(seconds: 30, "the server to listen") { FreePort.isListening(port: port) }
+        return Served(base: base, app: app, redis: redis, process: process)
+    }
+
+    func someRow(_ served: Served) throws -> (id: String, version: Int) {
+        let list = try Self.request("GET", served.base + "/v1/projections/order_summary/quarantine")
+        let quarantined = Set((list.body["quarantined"] as? [[String: Any]] ?? []).compactMap { $0["aggregate"] as? String })
+        // The first row that is not quarantined, read straight from the file.
+        let rows = try Self.sqlite(served.app, "SELECT id || '|' || version FROM order_summary ORDER BY id LIMIT 50")
+        for line in rows {
+            let parts = line.split(separator: "|")
+            if parts.count == 2, !quarantined.contains(String(parts[0])) { return (String(parts[0]), Int(parts[1]) ?? 0) }
+        }
+        throw TestSupportError("no clean row")
+    }
+
+    /// One text column of a query, read-only.
+    static func sqlite(_ path: String, _ sql: String) throws -> [String] {
+        let statement = try SQLiteConnection(path: path, readOnly: true).prepare(sql)
+        var out: [String] = []
+        while try statement.step() { out.append(statement.text(0)) }
+        return out
+    }
+
+    @Test func everyEndpointAnswersItsHappyPathAndItsBadInput() throws {
+        let served = try serve()
+        defer { served.process.child.signal(SIGTERM); _ = try? served.process.finish(timeout: 30) }
+        let base = served.base
+        #expect(try Self.request("GET", base + "/health").status == 200)
+
+        let (id, version) = try someRow(served)
+        let row = try Self.request("GET", base + "/v1/projections/order_summary/rows/\(id)")
+        #expect(row.status == 200 && row.headers["refold-version"] == String(version) && row.body["version"] as? Int == version)
+        #expect(row.body["data"] is [String: Any] && row.body["updated_at"] is String)
+        #expect(try Self.request("GET", base + "/v1/projections/order_summary/rows/no-such-row").status == 404)
+
+        let status = try Self.request("GET", base + "/v1/projections/order_summary")
+        #expect(status.status == 200)
+        for key in ["checkpoint_position", "head_position", "positions_behind", "seconds_behind", "quarantined", "leader"] {
+            #expect(status.body.keys.contains(key), "missing \(key)")
+        }
+        let quarantine = try Self.request("GET", base + "/v1/projections/order_summary/quarantine")
+        #expect(quarantine.status == 200 && !((quarantine.body["quarantined"] as? [Any]) ?? []).isEmpty)
+
+        // Appends: 201, then 409 with the current version for a stale expected_version.
+        let event = #"{"type":"App\\Events\\ItemAdded","data":{"sku":"HTTP","qty":1,"price_cents":5},"expected_version":\#(version)}"#
+        let appended = try Self.request("POST", base + "/v1/aggregates/\(id)/events", body: event)
+        #expect(appended.status == 201 && appended.body["version"] as? Int == version + 1, "\(appended.text)")
+        let stale = try Self.request("POST", base + "/v1/aggregates/\(id)/events", body: event)
+        #expect(stale.status == 409 && stale.body["current_version"] as? Int == version + 1, "\(stale.text)")
+
+        // Replays: 202 with the job and its Location; the job can be read.
+        let replay = try Self.request("POST", base + "/v1/replays", body: #"{"projection":"order_summary","kind":"catchup"}"#)
+        #expect(replay.status == 202 && replay.headers["location"] == "/v1/jobs/\(replay.body["job"] as? String ?? "")", "\(replay.text)")
+        let job = try Self.request("GET", base + (replay.headers["location"] ?? "/"))
+        #expect(job.status == 200 && job.body["projection"] as? String == "order_summary", "\(job.text)")
+
+        let metrics = try Self.request("GET", base + "/metrics")
+        #expect(metrics.status == 200 && metrics.text.contains("refold_live_rows_total"))
+        let page = try Self.request("GET", base + "/")
+        #expect(page.status == 200 && page.text.contains("<h1>Refold</h1>") && !page.text.contains("http://") && !page.text.contains("https://"))
+
+        // Bad input: 4xx problem+json, never a 500, nothing changed.
+        let bad: [(String, String, [String: String], String?, Int)] = [
+            ("GET", "/v1/projections/nope", [:], nil, 404),
+            ("GET", "/v1/projections/nope/rows/x", [:], nil, 404),
+            ("GET", "/v1/projections/order_summary/rows/\(id)", ["Refold-Min-Version": "abc"], nil, 400),
+            ("GET", "/v1/projections/order_summary/rows/\(id)?min_version=-1", [:], nil, 400),
+            ("GET", "/v1/projections/order_summary/rows/\(id)", ["Refold-Min-Version": "1", "Refold-Wait": "30001"], nil, 400),
+            ("POST", "/v1/aggregates/\(id)/events", [:], "not json", 400),
+            ("POST", "/v1/aggregates/\(id)/events", [:], #"{"data":{}}"#, 400),
+            ("POST", "/v1/aggregates/\(id)/events", [:], #"{"type":"X","data":[1]}"#, 400),
+            ("POST", "/v1/aggregates/\(id)/events", [:], #"{"type":"X","data":{},"expected_version":"3"}"#, 400),
+            ("POST", "/v1/aggregates/\(id)/events", [:], "{\"type\":\"X\",\"data\":{\"pad\":\"" + String(repeating: "x", count: 70_000) + "\"}}", 413),
+            ("POST", "/v1/replays", [:], #"{"projection":"nope","kind":"catchup"}"#, 422),
+            ("POST", "/v1/replays", [:], #"{"projection":"order_summary","kind":"everything"}"#, 422),
+            ("POST", "/v1/replays", [:], #"{"projection":"order_summary","kind":"rebuild","aggregates":"a"}"#, 422),
+            ("GET", "/v1/jobs/no-such-job", [:], nil, 404),
+            ("DELETE", "/v1/jobs/no-such-job", [:], nil, 404),
+            ("GET", "/v1/nothing-here", [:], nil, 404),
+        ]
+        for (method, path, headers, body, expected) in bad {
+            let reply = try Self.request(method, base + path, headers: headers, body: body)
+            #expect(reply.status == expected, "\(method) \(path): \(reply.status) \(reply.text.prefix(200))")
+            #expect(reply.headers["content-type"] == "application/problem+json" && !(reply.body["detail"] as? String ?? "").isEmpty, "\(method) \(path): \(reply.text.prefix(200))")
+        }
+        #expect(try Self.sqlite(served.app, "SELECT max(aggregate_version) FROM stored_events WHERE aggregate_uuid = '\(id)'") == [String(version + 1)], "bad input changed nothing")
+    }
+
+    @Test func aWaitingReadIsAnsweredWhenTheRowAdvancesAndATimeOutIsNeverA200Below() throws {
+        let served = try serve()
+        defer { served.process.child.signal(SIGTERM); _ = try? served.process.finish(timeout: 30) }
+        let (id, version) = try someRow(served)
+        let url = served.base + "/v1/projections/order_summary/rows/\(id)"
+
+        // Asked for a version nobody writes: 409 after the wait, with the current version.
+        let timedOut = try Self.request("GET", url, headers: ["Refold-Min-Version": String(version + 5), "Refold-Wait": "200"])
+        #expect(timedOut.status == 409 && timedOut.body["current_version"] as? Int == version && timedOut.body["min_version"] as? Int == version + 5)
+        #expect(timedOut.headers["retry-after"] != nil)
+
+        // A read waiting for the next version is answered once the append is applied.
+        let answered = Mutex<Reply?>(nil)
+        let reader = Thread {
+            let reply = try? Self.request("GET", url, headers: ["Refold-Min-Version": String(version + 1), "Refold-Wait": "20000"])
+            answered.withLock { $0 = reply }
+        }
+        reader.start()
+        Thread.sleep(forTimeInterval: 0.2)  // not needed for correctness: the read may start after the append too
+        let appended = try Self.request("POST", served.base + "/v1/aggregates/\(id)/events",
+                                        body: #"{"type":"App\\Events\\ItemAdded","data":{"sku":"W","qty":1,"price_cents":5}}"#)
+        #expect(appended.status == 201)
+        try Deadline.wait(seconds: 25, "the waiting read to be answered") { answered.withLock { $0 != nil } }
+        let reply = try #require(answered.withLock { $0 })
+        #expect(reply.status == 200 && reply.body["version"] as? Int == version + 1, "\(reply.text)")
+    }
+
+    @Test func theServerStartsWithoutRedisReportsUnhealthyRecoversAndDrainsOnSIGTERM() throws {
+        let port = try FreePort.find()
+        let served = try serve(redisPort: port, startRedis: false)
+        let health = try Self.request("GET", served.base + "/health")
+        #expect(health.status == 503 && health.text.contains("redis"), "\(health.text)")
+        let redis = try RedisTestServer(port: port)
+        _ = redis
+        try Deadline.wait(seconds: 30, "health to recover") { try Self.request("GET", served.base + "/health").status == 200 }
+        served.process.child.signal(SIGTERM)
+        let result = try served.process.finish(timeout: 30)
+        #expect(result.code == 0, "\(result.stderr)")
+    }
+}
