@@ -32,3 +32,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -qq >&2
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
+
+# The HTTP tests check the server against docs/openapi.yaml with schemathesis (PyPI).
+if [ "${1:-}" = "--test" ] && ! command -v schemathesis >/dev/null 2>&1; then
+  echo "refold: installing schemathesis with pip" >&2
+  python3 -m pip install -q schemathesis >&2 || { echo "refold: pip could not install schemathesis (the OpenAPI check needs it)" >&2; exit 3; }
+fi

@@ -48,9 +48,14 @@ public struct RefoldServer: Sendable {
         let server = self
         // Middleware applies to the routes added after it.
         router.add(middleware: ProblemMiddleware())
+        router.add(middleware: MetricsMiddleware())
         router.get("health") { _, _ in try await server.health() }
         router.get("metrics") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: server.metricsText())))
+            // Lag is measured at scrape time (one query per projection on a pool thread).
+            let resources = server.resources
+            let names = server.options.projections
+            _ = try? await server.pool.run { resources.recordLag(names) }
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: server.metricsText())))
         }
         router.get("v1/projections/:name/rows/:id") { request, context in try await server.row(request, context) }
         router.get("v1/projections/:name") { _, context in try await server.projection(context) }
@@ -76,6 +81,13 @@ public struct RefoldServer: Sendable {
     }
 
     static func validID(_ id: String) -> Bool { !id.isEmpty && id.utf8.count <= 200 && !id.contains("\u{0}") }
+
+    /// Job and request ids: 1-100 letters, digits, `.`, `_` or `-` (as the protocol makes them).
+    static func validJobID(_ id: String) -> Bool {
+        !id.isEmpty && id.utf8.count <= 100 && id.utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x2E || byte == 0x5F || byte == 0x2D
+        }
+    }
 
     func row(_ request: Request, _ context: some RequestContext) async throws -> Response {
         let name = try projectionName(context)
@@ -193,7 +205,7 @@ public struct RefoldServer: Sendable {
 
     func job(_ context: some RequestContext) async throws -> Response {
         let id = context.parameters.get("id") ?? ""
-        guard Self.validID(id) else { throw Problem(.badRequest, "bad job id", "a job id is 1 to 200 bytes.") }
+        guard Self.validJobID(id) else { throw Problem(.badRequest, "bad job id", "a job id is 1 to 100 letters, digits, \".\", \"_\" or \"-\".") }
         let resources = self.resources
         let projections = options.projections
         guard let value = try await pool.run({ try resources.job(id, projections: projections) }) else {
@@ -204,7 +216,7 @@ public struct RefoldServer: Sendable {
 
     func cancel(_ context: some RequestContext) async throws -> Response {
         let id = context.parameters.get("id") ?? ""
-        guard Self.validID(id) else { throw Problem(.badRequest, "bad job id", "a job id is 1 to 200 bytes.") }
+        guard Self.validJobID(id) else { throw Problem(.badRequest, "bad job id", "a job id is 1 to 100 letters, digits, \".\", \"_\" or \"-\".") }
         let resources = self.resources
         guard try await pool.run({ try resources.cancel(id) }) else {
             throw Problem(.notFound, "no such running job", "\(id) is not a running job.")
@@ -272,6 +284,12 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             return Self.response(problem.status, problem.title, problem.detail)
         } catch let error as HTTPError {
             return Self.response(error.status, error.status.reasonPhrase, error.body ?? "\(request.method) \(request.uri.path) is not part of the API (see docs/openapi.yaml).")
+        } catch let error as CoordinationError {
+            switch error.code {
+            case .invalidArgument, .jobMissing: return Self.response(.badRequest, "bad input", error.message)
+            case .jobClosed, .jobExists: return Self.response(.conflict, "conflict", error.message)
+            default: return Self.response(.serviceUnavailable, "redis unavailable", error.message)
+            }
         } catch let error as StoreError {
             switch error.code {
             case .badInput: return Self.response(.badRequest, "bad input", error.message)

@@ -1,4 +1,5 @@
 import Foundation
+import Metrics
 import RefoldCoordination
 import RefoldCore
 import RefoldJSON
@@ -156,6 +157,23 @@ final class Resources: @unchecked Sendable {
             return try coordination().cancel(jobID: id, reason: "cancelled over HTTP (DELETE /v1/jobs/\(id))")
         } catch let error as CoordinationError where error.code == .jobMissing {
             return false
+        }
+    }
+
+    /// Sets the lag gauges (`refold_projection_lag_positions`, `…_seconds`) for /metrics.
+    func recordLag(_ projections: [String]) {
+        for projection in projections {
+            guard let status = try? projectionStatus(projection), case .object(let pairs) = status else { continue }
+            let fields = Dictionary(pairs, uniquingKeysWith: { a, _ in a })
+            if case .int(let behind)? = fields["positions_behind"] {
+                Gauge(label: "refold_projection_lag_positions", dimensions: [("projection", projection)]).record(behind)
+            }
+            if case .double(let seconds)? = fields["seconds_behind"] {
+                Gauge(label: "refold_projection_lag_seconds", dimensions: [("projection", projection)]).record(seconds)
+            }
+            if case .int(let quarantined)? = fields["quarantined"] {
+                Gauge(label: "refold_projection_quarantined", dimensions: [("projection", projection)]).record(quarantined)
+            }
         }
     }
 

@@ -202,4 +202,26 @@ import Testing
         let result = try served.process.finish(timeout: 30)
         #expect(result.code == 0, "\(result.stderr)")
     }
+
+    @Test func theServerMatchesItsOpenAPIDocumentAndNoGeneratedInputGetsA5xx() throws {
+        let schemathesis: URL
+        do { schemathesis = try Executables.find("schemathesis") } catch {
+            Issue.record("schemathesis is not installed (./refold.sh test installs it with pip)")
+            return
+        }
+        let served = try serve()
+        defer { served.process.child.signal(SIGTERM); _ = try? served.process.finish(timeout: 30) }
+        let document = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../docs/openapi.yaml").standardized.path
+        let output = try TemporaryDirectory.make().appendingPathComponent("schemathesis.txt").path
+        let run = try ChildProcess(
+            executable: schemathesis.path,
+            arguments: ["run", document, "--url", served.base, "--checks", "not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance",
+                        "--max-examples", "15", "--seed", "1"],
+            environment: ProcessInfo.processInfo.environment.merging(["NO_COLOR": "1", "SCHEMATHESIS_HOOKS": ""]) { _, new in new },
+            standardOutput: .file(output), standardError: .file(output + ".err"))
+        let status = run.wait(timeout: 600)
+        let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+        #expect(status?.code == 0, "schemathesis found problems:\n\(text.suffix(3000))")
+        #expect(text.contains("passed"))
+    }
 }
