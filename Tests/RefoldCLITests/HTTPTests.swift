@@ -224,4 +224,43 @@ import Testing
         #expect(status?.code == 0, "schemathesis found problems:\n\(text.suffix(3000))")
         #expect(text.contains("passed"))
     }
+
+    @Test func readYourWritesUnderLoadNeverReturnsAVersionBelowTheOneAskedFor() throws {
+        let served = try serve()
+        defer { served.process.child.signal(SIGTERM); _ = try? served.process.finish(timeout: 30) }
+        let ids = try Self.sqlite(served.app, "SELECT id FROM order_summary WHERE id NOT IN (SELECT aggregate FROM refold_quarantine) ORDER BY id LIMIT 8")
+        struct Tally { var reads = 0; var below = 0; var timedOut = 0; var failed: [String] = [] }
+        let tally = Mutex(Tally())
+        let seconds = Double(ProcessInfo.processInfo.environment["REFOLD_RYW_SECONDS"] ?? "") ?? 30
+        let end = Date().addingTimeInterval(seconds)
+        let clients = ids.map { id in
+            Thread {
+                while Date() < end {
+                    guard let appended = try? Self.request("POST", served.base + "/v1/aggregates/\(id)/events",
+                                                            body: #"{"type":"App\\Events\\ItemAdded","data":{"sku":"L","qty":1,"price_cents":1}}"#),
+                          appended.status == 201, let version = appended.body["version"] as? Int else {
+                        tally.withLock { $0.failed.append("append \(id)") }
+                        continue
+                    }
+                    let read = try? Self.request("GET", served.base + "/v1/projections/order_summary/rows/\(id)",
+                                                 headers: ["Refold-Min-Version": String(version), "Refold-Wait": "5000"])
+                    tally.withLock { t in
+                        t.reads += 1
+                        guard let read else { t.failed.append("read \(id)"); return }
+                        if read.status == 200, (read.body["version"] as? Int ?? -1) < version { t.below += 1 }
+                        if read.status == 409 { t.timedOut += 1 }
+                        if read.status != 200 && read.status != 409 { t.failed.append("read \(id): \(read.status)") }
+                    }
+                }
+            }
+        }
+        clients.forEach { $0.start() }
+        try Deadline.wait(seconds: seconds + 60, "the clients to finish") { Date() > end.addingTimeInterval(6) }
+        let result = tally.withLock { $0 }
+        #expect(result.reads > 100, "too few reads to mean anything: \(result.reads)")
+        #expect(result.below == 0, "a 200 carried a version below the one asked for (\(result.below) times)")
+        #expect(result.failed.isEmpty, "\(result.failed.prefix(5))")
+        // The figure for the note: how many waits timed out.
+        print("read-your-writes: \(result.reads) reads, \(result.timedOut) timed out, 0 below the version asked for")
+    }
 }
