@@ -21,6 +21,8 @@ public enum EndToEndBenchmark {
         public var coordinationTasks = 10_000
         /// Positions replayed the seed's way (one `updateOrInsert` per event); 0 skips it.
         public var seedEvents = 20_000
+        /// Asked between stages: a signal number stops the benchmark (Ctrl-C, SIGTERM).
+        public var signal: @Sendable () -> Int32? = { nil }
 
         public init(projection: AnyProjection, events: String, workerCounts: [Int], repeats: Int) {
             self.projection = projection
@@ -102,16 +104,24 @@ public enum EndToEndBenchmark {
         var coordination: [Double] = []
         var events = 0
         var largest: DistributedRebuild.Outcome?
+        func checkSignal() throws {
+            if let number = options.signal() {
+                throw RunnerError(.interrupted(number), "interrupted by \(number == SIGTERM ? "SIGTERM" : "SIGINT"): the benchmark stopped; its scratch read models were removed.")
+            }
+        }
         for round in 1...max(1, options.repeats) {
+            try checkSignal()
             say("round \(round)/\(options.repeats): \(scratch.engine)'s own scan")
             let scan = try source.jsonScanFloor()
             floor.append(scan.seconds)
             guarded = scan.guarded
+            try checkSignal()
             say("round \(round)/\(options.repeats): inline rebuild")
             let single = try InlineRebuild.run(projection: options.projection, locations: locations, strict: false)
             inline.append(single.seconds)
             events = single.events
             for workers in options.workerCounts {
+                try checkSignal()
                 say("round \(round)/\(options.repeats): parallel rebuild, \(workers) worker\(workers == 1 ? "" : "s")")
                 let run = DistributedRebuild.Options(
                     projection: options.projection, locations: locations, workers: workers,
@@ -125,10 +135,12 @@ public enum EndToEndBenchmark {
                 say("round \(round)/\(options.repeats): the seed's replay, one updateOrInsert per event, over \(options.seedEvents) positions")
                 seed = try SeedReplayBenchmark.run(
                     projection: options.projection, events: options.events, layout: options.layout,
-                    readModels: scratch.readModels, limit: options.seedEvents)
+                    readModels: scratch.readModels, limit: options.seedEvents, stop: checkSignal)
             }
+            try checkSignal()
             say("round \(round)/\(options.repeats): verify")
             verify.append(try Verifier.run(projection: options.projection, locations: locations).seconds)
+            try checkSignal()
             say("round \(round)/\(options.repeats): coordination, \(options.coordinationTasks) no-op tasks")
             let coordinated = try CoordinationBenchmark.run(
                 redis: redis, redisURLText: redisURLText, tasks: options.coordinationTasks,

@@ -21,7 +21,10 @@ public enum SeedReplayBenchmark {
     /// Replays positions 1…`limit` into a scratch table `refold_seed_replay` of `readModels`
     /// (created and dropped here; never a table Refold did not create: an existing table of that
     /// name is refused).
-    public static func run(projection: AnyProjection, events: String, layout: EventTableLayout, readModels: String, limit: Int) throws -> Figure {
+    public static func run(
+        projection: AnyProjection, events: String, layout: EventTableLayout, readModels: String, limit: Int,
+        stop: () throws -> Void = {}
+    ) throws -> Figure {
         let source = try Stores.events(events, layout: layout)
         let head = min(try source.headPosition(), Int64(limit))
         let batch = try source.events(after: 0, through: head)
@@ -34,7 +37,8 @@ public enum SeedReplayBenchmark {
         }
         defer { writer.drop() }
         let start = Date()
-        for event in batch {
+        for (index, event) in batch.enumerated() {
+            if index & 1023 == 0 { try stop() }
             let stored = try writer.load(event.aggregate)
             let stepper: any AggregateStepper
             if let stored, let resumed = projection.stepper(aggregate: event.aggregate, resumingFrom: stored.data, version: stored.version) {

@@ -46,8 +46,13 @@ struct AppendCommand: ParsableCommand {
         let appender = try Stores.appender(locations.events, layout: locations.layout)
         switch try appender.append(NewEvent(aggregate: aggregate, version: nil, eventClass: eventClass, payload: data), expected: expectedVersion) {
         case .conflict(let current):
+            let message = "conflict: aggregate \(aggregate) is at version \(current), not \(expectedVersion.map(String.init) ?? "?"); nothing was written (read it again and retry with --expected-version \(current))."
             if output.json {
-                JSONOutput.print(.object([("aggregate", .string(aggregate)), ("conflict", .bool(true)), ("current_version", .int(current)), ("expected_version", expectedVersion.map { .int($0) } ?? .null)]))
+                // Exactly one object on standard output: the conflict, with the line on stderr.
+                JSONOutput.print(.object([("ok", .bool(false)), ("exit_code", .int(1)), ("error", .string(message)), ("aggregate", .string(aggregate)),
+                                          ("conflict", .bool(true)), ("current_version", .int(current)), ("expected_version", expectedVersion.map { .int($0) } ?? .null)]))
+                StandardError.line("refold: " + message)
+                throw ExitCode(CLIError.ExitCode.notClean.rawValue)
             }
             throw CLIError(.notClean, "conflict: aggregate \(aggregate) is at version \(current), not \(expectedVersion.map(String.init) ?? "?"); nothing was written (read it again and retry with --expected-version \(current)).")
         case .appended(let version, let position):

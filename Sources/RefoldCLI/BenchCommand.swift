@@ -105,6 +105,7 @@ struct BenchEndToEndCommand: ParsableCommand {
         var options = EndToEndBenchmark.Options(projection: projection, events: path, workerCounts: Array(1...maxWorkers), repeats: repeats)
         options.coordinationTasks = 10_000
         options.seedEvents = seedEvents
+        options.signal = { SignalFlag.signal }
         let result = try EndToEndBenchmark.run(options, redis: resolved.configuration, redisURLText: resolved.urlText, say: say)
         if let largest = result.largest {
             try TimelineWriter.write(largest, to: timeline)

@@ -13,7 +13,7 @@ struct GenerateCommand: ParsableCommand {
         abstract: "Write a deterministic order dataset in the Laravel stored_events layout."
     )
 
-    @Argument(help: "The SQLite file to create (must not exist), or a postgres:// URL of a database without a stored_events table.")
+    @Argument(help: "The SQLite file to create (must not exist), or a postgres:// or mysql:// URL of a database without a stored_events table.")
     var path: String
 
     @Option(help: "Number of events.") var size = 100_000

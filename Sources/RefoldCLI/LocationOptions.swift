@@ -39,7 +39,9 @@ struct LocationOptions: ParsableArguments {
     /// `MYSQL_PWD`),
     /// where the stores and the worker processes it starts find it; it is never stored or printed.
     static func location(_ text: String, flag: String) throws -> String {
-        guard DatabaseLocation.isURL(text) else { return absolute(text) }
+        // Anything with a scheme is a URL: a typo'd one (pgsql://, mysq://) is refused, masked,
+        // rather than taken for a file path and echoed.
+        guard DatabaseLocation.isURL(text) || text.contains("://") else { return absolute(text) }
         let parsed: DatabaseLocation
         do { parsed = try DatabaseLocation(parsing: text) } catch { throw CLIError(.badInput, "\(flag): \(error.message)") }
         if let password = parsed.password, let variable = parsed.childEnvironment.keys.first {

@@ -23,6 +23,10 @@ public final class MySQLConnection {
         mysql_options(handle, MYSQL_SET_CHARSET_NAME, "utf8mb4")
         var local: UInt32 = 0
         mysql_options(handle, MYSQL_OPT_LOCAL_INFILE, &local)
+        // The URL names a host and a port: always TCP (Connector/C would take "localhost" to
+        // mean the default Unix socket, which may be another server).
+        var protocolTCP = UInt32(MYSQL_PROTOCOL_TCP.rawValue)
+        mysql_options(handle, MYSQL_OPT_PROTOCOL, &protocolTCP)
         let connected = mysql_real_connect(handle, location.host, location.user ?? "root", location.password, location.database,
                                            UInt32(location.port), nil, 0)
         guard connected != nil else {

@@ -8,11 +8,11 @@ import RefoldStore
 ///   buffering); InnoDB's consistent read blocks no writer, so there are no chunks to reset.
 ///   `afterChunk` runs about every `chunkEvents` events at an aggregate boundary.
 /// - **Order.** Laravel's `char(36)` column usually has a case-insensitive collation
-///   (`utf8mb4_unicode_ci`). Ranges are bounded in the column's own collation, so the planner,
-///   the counts and the reads use the index; within a range, events are ordered by the bytes of
-///   the id (`COLLATE <charset>_bin`), which is the order the fold and `verify` expect. For
-///   lowercase UUIDs (Laravel's) both orders agree; ids that differ only in case are one
-///   aggregate to a case-insensitive column (its unique index says so too).
+///   (`utf8mb4_unicode_ci`), but the contract compares ids byte for byte: plan boundaries,
+///   range bounds and the order within a range all use `COLLATE <charset>_bin`, the same
+///   order the read models, the result checks and `verify` use. (Bounds in the column's own
+///   collation could use its index, but put ids that differ in case on different sides of a
+///   boundary than the read models do.)
 public final class MySQLEventSource: EventSource {
     public let layout: EventTableLayout
     public let database: DatabaseLocation
@@ -85,16 +85,18 @@ public final class MySQLEventSource: EventSource {
         [layout.id, layout.aggregate, layout.version, layout.eventClass, layout.payload].map(quoteMySQLIdentifier).joined(separator: ", ")
     }
 
-    /// Bounds in the column's collation (the index serves them); `?` for each bound given.
+    /// Bounds compared byte for byte, like the ids in the read models and the result checks
+    /// (a case-insensitive collation would put "A…" and "a…" on the same side of a boundary
+    /// here and on different sides there); `?` for each bound given.
     private func rangePredicate(_ range: AggregateRange) -> (String, [String?]) {
         var parts = ["\(aggregate) IS NOT NULL"]
         var values: [String?] = []
         if let lower = range.lower, !lower.isEmpty {
-            parts.append("\(aggregate) >= ?")
+            parts.append("\(byteOrder) >= ?")
             values.append(String(decoding: lower, as: UTF8.self))
         }
         if let upper = range.upper {
-            parts.append("\(aggregate) < ?")
+            parts.append("\(byteOrder) < ?")
             values.append(String(decoding: upper, as: UTF8.self))
         }
         return (parts.joined(separator: " AND "), values)
@@ -112,7 +114,7 @@ public final class MySQLEventSource: EventSource {
         let step = max(1, (total + Int64(tasks) - 1) / Int64(tasks))
         let rows = try connection.query("""
             SELECT a, rn FROM (
-              SELECT \(aggregate) AS a, ROW_NUMBER() OVER (ORDER BY \(aggregate)) AS rn FROM \(table) WHERE \(aggregate) IS NOT NULL
+              SELECT \(aggregate) AS a, ROW_NUMBER() OVER (ORDER BY \(byteOrder)) AS rn FROM \(table) WHERE \(aggregate) IS NOT NULL
             ) s WHERE MOD(rn, ?) = 1 AND rn > 1 ORDER BY rn
             """, [String(step)])
         let samples: [(id: [UInt8], before: Int64)] = rows.values.compactMap { row in

@@ -73,6 +73,8 @@ public final class PostgresConnection {
         message = location.masking(message)
         let place = "PostgreSQL \(location.host):\(location.port)/\(location.database)"
         switch state {
+        case "3F000", "3D000":
+            return StoreError(.badInput, "\(place): \(message) (SQLSTATE \(state)); create the schema, or fix search_path in the URL's options.")
         case "40001", "40P01", "55P03", "57014":
             return StoreError(.busy, "\(place): \(message) (SQLSTATE \(state)).")
         case let code where code.hasPrefix("42") || code.hasPrefix("22") || code.hasPrefix("23"):

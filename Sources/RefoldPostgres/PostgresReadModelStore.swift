@@ -38,9 +38,9 @@ public final class PostgresReadModelStore: ReadModelStore {
             """),
     ]
 
-    /// PostgreSQL truncates identifiers at 63 bytes; the longest name Refold derives is the
-    /// shadow's primary key (`<projection>__refold_shadow_pkey`).
-    static let longestProjection = 63 - "__refold_shadow_pkey".utf8.count
+    /// PostgreSQL truncates identifiers at 63 bytes; the longest name Refold derives is a kept
+    /// foreign table's (`<projection>__refold_backup_<yyyyMMddTHHmmss>`).
+    static let longestProjection = 63 - "__refold_backup_20260101T000000".utf8.count
 
     /// Connects for writing and creates Refold's support tables (serialized by an advisory
     /// lock, so two first runs at once do not collide). Refuses `refold_*` tables of another shape.

@@ -84,7 +84,7 @@ public struct DatabaseLocation: Sendable, Equatable, CustomStringConvertible {
     public init(parsing text: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(StoreError) {
         guard Self.isURL(text) else {
             if let scheme = text.range(of: "://") {
-                throw StoreError(.badInput, "\(Self.masked(text)) is not a database location Refold knows (\(text[..<scheme.lowerBound])://): give a SQLite path, postgres://user@host:port/db or mysql://user@host:port/db.")
+                throw StoreError(.badInput, "\(Self.masked(text)) is not a database location Refold knows (\(text[..<scheme.lowerBound].prefix(20))://): give a SQLite path, postgres://user@host:port/db or mysql://user@host:port/db.")
             }
             self = .sqlite(Self.absolute(text))
             return
@@ -97,6 +97,13 @@ public struct DatabaseLocation: Sendable, Equatable, CustomStringConvertible {
         kind = scheme.hasPrefix("postgres") ? .postgres : .mysql
         path = ""
         var rest = Substring(text[schemeEnd.upperBound...])
+        // The user part ends at the last "@" (an unescaped "/", "?" or "@" in a password must
+        // not cut it short); the host, path and query follow it.
+        var userPart: Substring?
+        if let at = rest.lastIndex(of: "@") {
+            userPart = rest[..<at]
+            rest = rest[rest.index(after: at)...]
+        }
         var query = ""
         if let mark = rest.firstIndex(of: "?") {
             query = String(rest[rest.index(after: mark)...])
@@ -110,9 +117,7 @@ public struct DatabaseLocation: Sendable, Equatable, CustomStringConvertible {
         var hostPort = Substring(authority)
         user = nil
         password = nil
-        if let at = authority.lastIndex(of: "@") {
-            let auth = authority[..<at]
-            hostPort = authority[authority.index(after: at)...]
+        if let auth = userPart {
             if let colon = auth.firstIndex(of: ":") {
                 user = Self.unescape(String(auth[..<colon]))
                 password = Self.unescape(String(auth[auth.index(after: colon)...]))
@@ -144,7 +149,10 @@ public struct DatabaseLocation: Sendable, Equatable, CustomStringConvertible {
             let parts = pair.split(separator: "=", maxSplits: 1)
             guard parts.count == 2, let key = Self.unescape(String(parts[0])), let value = Self.unescape(String(parts[1])),
                   key.allSatisfy({ $0.isLetter || $0 == "_" }) else { throw invalid("the parameter \"\(pair)\" is not key=value") }
-            guard key != "password" else { throw invalid("pass the password in the URL's user part or in \(kind == .postgres ? "PGPASSWORD" : "MYSQL_PWD"), not as a parameter") }
+            guard key.lowercased() != "password" else { throw invalid("pass the password in the URL's user part or in \(kind == .postgres ? "PGPASSWORD" : "MYSQL_PWD"), not as a parameter") }
+            if kind == .mysql {
+                throw invalid("MySQL URLs take no parameters (\(key) would be ignored; TLS is not supported yet)")
+            }
             parameters.append((key, value))
         }
         self.parameters = parameters
@@ -165,14 +173,22 @@ public struct DatabaseLocation: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// `text` with any password in a URL replaced by `***`: for messages about text that may
-    /// not even parse.
+    /// not even parse. Whatever lies between the scheme's `://` and the *last* `@` is the
+    /// user part (a password may hold `/`, `?`, `:` or `@` unescaped); a `password=` parameter
+    /// is masked too.
     public static func masked(_ text: String) -> String {
-        guard let scheme = text.range(of: "://") else { return text }
-        let rest = text[scheme.upperBound...]
-        let end = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
-        let authority = rest[..<end]
-        guard let at = authority.lastIndex(of: "@"), let colon = authority[..<at].firstIndex(of: ":") else { return text }
-        return String(text[..<colon]) + ":***" + String(text[at...])
+        var out = text
+        if let scheme = out.range(of: "://"), let at = out[scheme.upperBound...].lastIndex(of: "@") {
+            let user = out[scheme.upperBound..<at]
+            if let colon = user.firstIndex(of: ":") {
+                out = String(out[..<colon]) + ":***" + String(out[at...])
+            }
+        }
+        if let parameter = out.range(of: "password=", options: .caseInsensitive) {
+            let end = out[parameter.upperBound...].firstIndex(of: "&") ?? out.endIndex
+            out = String(out[..<parameter.upperBound]) + "***" + String(out[end...])
+        }
+        return out
     }
 
     /// Masks `secret` wherever it appears in `text` (server messages may echo what they got).

@@ -111,6 +111,21 @@ struct ServerDatabaseTests {
         #expect(try dump(models.url) == dump(try sqliteReference()))
     }
 
+    @Test(.enabled(if: TestServer.mysql.available))
+    func mariaDBIdsThatDifferInCaseStillRebuildInParallel() throws {
+        let database = try TestServerDatabase(.mysql)
+        #expect(try RefoldRun.run(["generate", database.url, "--size", "20000", "--aggregates", "400", "--seed", "9"]).code == 0)
+        // Half the orders get upper-case ids: a case-insensitive column sorts them among the
+        // lower-case ones, bytes do not.
+        try database.connect().execute("UPDATE stored_events SET aggregate_uuid = UPPER(aggregate_uuid) WHERE aggregate_uuid < '8'")
+        let parallel = try RefoldRun.run(["rebuild", "order_summary", "--events", database.url, "--workers", "2", "--tasks", "5"])
+        #expect(parallel.code == 0, "\(parallel.stdout) \(parallel.stderr)")
+        try verifyClean(database.url)
+        let models = try TemporaryDirectory.make().appendingPathComponent("inline.db").path
+        #expect(try RefoldRun.run(["rebuild", "order_summary", "--events", database.url, "--read-models", models, "--inline"]).code == 0)
+        #expect(try dump(database.url) == dump(models))
+    }
+
     @Test(arguments: TestServer.availableCases)
     func theLaravelTableIsWhatGenerateWrites(_ server: TestServer) throws {
         let database = try TestServerDatabase(server)

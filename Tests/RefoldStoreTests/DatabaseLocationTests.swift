@@ -32,6 +32,26 @@ struct DatabaseLocationTests {
         #expect(pg.childEnvironment == ["PGPASSWORD": "x1"])
     }
 
+    @Test(arguments: ["Wr/ong", "Wr?ong", "Wr@ong", "Wr:ong"])
+    func aPasswordWithURLCharactersNeverShows(_ password: String) throws {
+        let text = "postgres://refold:\(password)Secr3t@127.0.0.1:5432/app"
+        #expect(!DatabaseLocation.masked(text).contains("Secr3t"))
+        let location = try DatabaseLocation(parsing: text, environment: [:])
+        #expect(location.password == password + "Secr3t" && location.host == "127.0.0.1" && location.database == "app")
+        #expect(!location.description.contains("Secr3t"))
+    }
+
+    @Test func mistypedSchemesAndParametersAreRefusedWithoutThePassword() {
+        for text in ["pgsql://u:Secr3t@h/app", "mysq://u:Secr3t@h/app", "postgres://u@h/app?password=Secr3t", "mysql://u:Secr3t@h/app?ssl_mode=REQUIRED"] {
+            do {
+                _ = try DatabaseLocation(parsing: text, environment: [:])
+                Issue.record("\(text) should be refused")
+            } catch {
+                #expect(error.code == .badInput && !error.message.contains("Secr3t"), "\(error.message)")
+            }
+        }
+    }
+
     @Test func passwordsAreMaskedInTextThatDoesNotParse() {
         #expect(DatabaseLocation.masked("postgres://app:hunter2@host:5432") == "postgres://app:***@host:5432")
         #expect(DatabaseLocation.masked("mysql://app:p@ss:w@rd@host/db") == "mysql://app:***@host/db")
