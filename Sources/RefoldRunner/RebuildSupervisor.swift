@@ -66,6 +66,7 @@ public struct RebuildSupervisor: Sendable {
     private var lastRenewal: Double
     private var lastReap: Double = -.infinity
     private var claimed = false
+    private var progressed = false
     private var warnedNoClaim = false
     private var outageSince: Double?
     private var restarts = 0
@@ -140,12 +141,18 @@ public struct RebuildSupervisor: Sendable {
             actions.append(.reap)
         }
         if !claimed, Self.anyClaim(status) { claimed = true }
+        if !progressed, Self.anyProgress(status) { progressed = true }
+        // --wait-for-workers: workers that only hand tasks back (they cannot run them on their
+        // host) do not count as working on the job.
+        let stuck = !progressed && (status.releases > 0 ? status.leased == 0 : !claimed)
+        if stuck, let limit = policy.waitForWorkers, now - forkedAt >= limit {
+            let reason = status.releases > 0
+                ? "workers claimed tasks of job \(job) but handed every one back for \(Self.duration(limit)) (--wait-for-workers)\(status.releaseReason.isEmpty ? "" : "; the last reason: \(status.releaseReason)")"
+                : "no worker claimed a task of job \(job) within \(Self.duration(limit)) (--wait-for-workers)"
+            return actions + end(.cancel(reason: reason), .stop(RunnerError(.infrastructure, "\(reason); start `refold worker --redis \(redisDisplay)` where the databases are, then run the rebuild again")))
+        }
         if !claimed {
             let waited = now - forkedAt
-            if let limit = policy.waitForWorkers, waited >= limit {
-                let reason = "no worker claimed a task of job \(job) within \(Self.duration(limit)) (--wait-for-workers)"
-                return actions + end(.cancel(reason: reason), .stop(RunnerError(.infrastructure, "\(reason); start `refold worker --redis \(redisDisplay)` where the databases are, then run the rebuild again")))
-            }
             if !warnedNoClaim, waited >= policy.noClaimWarning {
                 warnedNoClaim = true
                 actions.append(.warn("no worker has claimed a task of job \(job) in \(Int(policy.noClaimWarning)) s; start one with `refold worker --redis \(redisDisplay)` (or rebuild with --workers N to run local workers)"))
@@ -156,6 +163,11 @@ public struct RebuildSupervisor: Sendable {
             actions.append(.warn("a worker handed a task of job \(job) back: \(status.releaseReason)"))
         }
         return actions
+    }
+
+    /// Whether any task was worked on: finished, failed, retried, or reported events.
+    static func anyProgress(_ status: JobStatus) -> Bool {
+        status.done > 0 || status.dead > 0 || status.retries > 0 || status.stalls > 0 || status.eventsDone > 0
     }
 
     /// Whether any task of the job was ever claimed.

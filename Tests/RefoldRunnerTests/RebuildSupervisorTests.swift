@@ -65,6 +65,30 @@ import Testing
         #expect(s.handle(.status(Self.status(), now: 131)).isEmpty)
     }
 
+    @Test func workersThatOnlyHandTasksBackDoNotHoldOffWaitForWorkers() {
+        var s = supervisor { $0.waitForWorkers = 20 }
+        let reason = "worker h:1: PostgreSQL at 127.0.0.1:5432 refused the login of user refold"
+        // A claim that is handed back, again and again: no progress.
+        _ = s.handle(.status(Self.status(["leased": "1", "ready": "3"]), now: 101))
+        #expect(!s.handle(.status(Self.status(["releases": "3", "release_reason": reason]), now: 119)).contains { if case .cancel = $0 { true } else { false } })
+        // While a task is leased the worker may be working: no cancel yet.
+        #expect(!s.handle(.status(Self.status(["releases": "4", "leased": "1", "ready": "3", "release_reason": reason]), now: 121)).contains { if case .cancel = $0 { true } else { false } })
+        let actions = s.handle(.status(Self.status(["releases": "5", "release_reason": reason]), now: 122))
+        guard case .cancel(let why)? = actions.dropLast().last, case .stop(let error)? = actions.last else {
+            Issue.record("expected cancel then stop, got \(actions)")
+            return
+        }
+        #expect(why.contains("handed every one back") && why.contains(reason))
+        #expect(error.code == .infrastructure)
+    }
+
+    @Test func progressKeepsAJobWhoseWorkersAlsoHandedTasksBack() {
+        var s = supervisor { $0.waitForWorkers = 20 }
+        _ = s.handle(.status(Self.status(["releases": "1", "release_reason": "x"]), now: 101))
+        _ = s.handle(.status(Self.status(["releases": "1", "done": "1", "ready": "3", "release_reason": "x"]), now: 110))
+        #expect(!s.handle(.status(Self.status(["releases": "1", "done": "1", "ready": "3"]), now: 200)).contains { if case .cancel = $0 { true } else { false } })
+    }
+
     @Test func aWorkerHandingTasksBackIsNamedOncePerReason() {
         var s = supervisor()
         let reason = "worker h:1: table \"stored_events\" not found in empty.db"
