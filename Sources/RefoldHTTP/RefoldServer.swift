@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import Metrics
 import RefoldCoordination
 import RefoldCore
 import RefoldJSON
@@ -55,6 +56,7 @@ public struct RefoldServer: Sendable {
             let resources = server.resources
             let names = server.options.projections
             _ = try? await server.pool.run { resources.recordLag(names) }
+            Gauge(label: "refold_http_waiting_reads").record(server.waiters.count)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: server.metricsText())))
         }
         router.get("v1/projections/:name/rows/:id") { request, context in try await server.row(request, context) }

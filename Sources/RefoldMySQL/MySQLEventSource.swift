@@ -172,23 +172,14 @@ public final class MySQLEventSource: EventSource {
     // MARK: Catch-up reads
 
     private func storedEvents(_ sql: String, _ parameters: [String?] = []) throws(StoreError) -> [StoredEvent] {
-        try connection.query(sql, parameters).values.compactMap { row in
-            guard let position = row[0].flatMap({ Int64($0) }), let aggregate = row[1] else { return nil }
-            return StoredEvent(position: position, aggregate: Array(aggregate.utf8), version: row[2].flatMap { Int64($0) },
-                               eventClass: Array((row[3] ?? "").utf8), payload: Array((row[4] ?? "").utf8))
-        }
+        try connection.query(sql, parameters).values.compactMap(StoredEvent.init(textRow:))
     }
 
     public func events(after: Int64, through: Int64, chunk: Int) throws(StoreError) -> [StoredEvent] {
-        var out: [StoredEvent] = []
-        var cursor = after
-        while true {
-            let page = try storedEvents("""
+        try StoredEvent.paged(after: after, chunk: chunk) { (cursor: Int64) throws(StoreError) in
+            try storedEvents("""
                 SELECT \(columnList) FROM \(table) WHERE \(id) > ? AND \(id) <= ? AND \(aggregate) IS NOT NULL ORDER BY \(id) LIMIT \(max(1, chunk))
                 """, [String(cursor), String(through)])
-            out += page
-            guard page.count == chunk, let last = page.last else { return out }
-            cursor = last.position
         }
     }
 

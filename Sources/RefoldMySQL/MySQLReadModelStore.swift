@@ -18,6 +18,7 @@ public final class MySQLReadModelStore: ReadModelStore {
     public let database: DatabaseLocation
     public var location: String { database.description }
     public let isReadOnly: Bool
+    private var supportTablesSeen: Set<String> = []
     let connection: MySQLConnection
 
     static let tableOptions = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
@@ -87,55 +88,28 @@ public final class MySQLReadModelStore: ReadModelStore {
         try connection.scalar("SELECT TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?", [name])
     }
 
-    func hasSupportTable(_ name: String) throws(StoreError) -> Bool { try relationKind(name) == "BASE TABLE" }
-
-    func objectState(_ name: String) throws(StoreError) -> ModelTableState {
-        guard let kind = try relationKind(name) else { return .absent }
-        guard kind == "BASE TABLE" else { return .foreign("is a \(kind.lowercased()), not a table") }
-        let present = try MySQLEventSource.columns(connection, table: name)
-        guard Set(present.keys) == Set(ReadModelNames.modelColumns) else {
-            return .foreign("has columns (\(present.keys.sorted().joined(separator: ", "))) that are not Refold's (\(ReadModelNames.modelColumns.joined(separator: ", ")))")
-        }
-        return .refolds
+    /// Whether Refold's support table exists. Once seen it is remembered: support tables are
+    /// never dropped, and the live path asks before every write (one catalog query saved per pass).
+    func hasSupportTable(_ name: String) throws(StoreError) -> Bool {
+        if supportTablesSeen.contains(name) { return true }
+        guard try relationKind(name) == "BASE TABLE" else { return false }
+        supportTablesSeen.insert(name)
+        return true
     }
 
-    public func modelTableState(projection: String) throws(StoreError) -> ModelTableState {
-        if case .foreign(let why) = try objectState(projection) { return .foreign(why) }
-        guard try relationKind(projection) != nil else { return .absent }
-        guard try checkpoint(projection: projection) != nil else {
-            return .foreign("was not built by Refold (it has no row in refold_checkpoints)")
-        }
-        return .refolds
+
+    public func objectKind(_ name: String) throws(StoreError) -> String? {
+        try relationKind(name).map { $0 == "BASE TABLE" ? "table" : $0.lowercased() }
     }
 
-    public func untouched(projection: String) -> String {
-        ReadModelNames.untouched((try? modelTableState(projection: projection)) ?? .absent, projection: projection)
+    public func columnNames(of table: String) throws(StoreError) -> [String] {
+        try MySQLEventSource.columns(connection, table: table).keys.sorted()
     }
 
     public static func preflight(_ database: DatabaseLocation, projection: String, replaceForeign: Bool, ownLock: String? = nil) throws(StoreError) -> String? {
         try validate(projection: projection)
         let store = try MySQLReadModelStore(readOnly: database)
-        var backup: String?
-        switch try store.modelTableState(projection: projection) {
-        case .absent, .refolds:
-            break
-        case .foreign(let why):
-            guard replaceForeign else {
-                throw StoreError(.badInput, ReadModelNames.foreignTableMessage(projection, location: database.description, why: why))
-            }
-            guard try store.relationKind(projection) == "BASE TABLE" else {
-                throw StoreError(.badInput, "\(projection) in \(database) \(why); --replace-table keeps only tables as backups — rename or drop it yourself, or keep the read models in another database (--read-models). Nothing was written.")
-            }
-            backup = ReadModelNames.backupTable(projection)
-        }
-        let shadow = ReadModelNames.shadowTable(projection)
-        if case .foreign(let why) = try store.objectState(shadow) {
-            throw StoreError(.badInput, "\(shadow) in \(database) \(why); Refold will not drop it — rename it, or keep read models in another database (--read-models).")
-        }
-        if let holder = try store.lockHolder(projection: projection), holder.blocks(job: ownLock ?? "") {
-            throw StoreError(.locked, holder.busyMessage(projection: projection))
-        }
-        return backup
+        return try store.rebuildTargetChecks(projection: projection, replaceForeign: replaceForeign, ownLock: ownLock)
     }
 
     // MARK: Rebuilds
@@ -144,7 +118,7 @@ public final class MySQLReadModelStore: ReadModelStore {
         try Self.validate(projection: projection)
         let shadow = ReadModelNames.shadowTable(projection)
         if case .foreign(let why) = try objectState(shadow) {
-            throw StoreError(.badInput, "\(shadow) in \(location) \(why); Refold will not drop it — rename it, or keep read models in another database (--read-models).")
+            throw StoreError(.badInput, ReadModelNames.foreignShadowMessage(shadow, location: location, why: why))
         }
         try connection.execute("DROP TABLE IF EXISTS \(quoted(shadow))")
         try connection.execute("""

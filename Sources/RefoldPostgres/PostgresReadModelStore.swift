@@ -17,6 +17,7 @@ public final class PostgresReadModelStore: ReadModelStore {
     public let database: DatabaseLocation
     public var location: String { database.description }
     public let isReadOnly: Bool
+    private var supportTablesSeen: Set<String> = []
     let connection: PostgresConnection
 
     static let supportTables: [(name: String, columns: [String], create: String)] = [
@@ -106,60 +107,28 @@ public final class PostgresReadModelStore: ReadModelStore {
         }
     }
 
-    func hasSupportTable(_ name: String) throws(StoreError) -> Bool { try relationKind(name) == "r" }
-
-    func objectState(_ name: String) throws(StoreError) -> ModelTableState {
-        guard let kind = try relationKind(name) else { return .absent }
-        guard kind == "r" else { return .foreign("is a \(Self.kindName(kind)), not a table") }
-        let types = try PostgresEventSource.columnTypes(connection, table: name)
-        let present = Set(types.keys)
-        guard present == Set(ReadModelNames.modelColumns) else {
-            return .foreign("has columns (\(types.keys.sorted().joined(separator: ", "))) that are not Refold's (\(ReadModelNames.modelColumns.joined(separator: ", ")))")
-        }
-        return .refolds
+    /// Whether Refold's support table exists. Once seen it is remembered: support tables are
+    /// never dropped, and the live path asks before every write (one catalog query saved per pass).
+    func hasSupportTable(_ name: String) throws(StoreError) -> Bool {
+        if supportTablesSeen.contains(name) { return true }
+        guard try relationKind(name) == "r" else { return false }
+        supportTablesSeen.insert(name)
+        return true
     }
 
-    public func modelTableState(projection: String) throws(StoreError) -> ModelTableState {
-        if case .foreign(let why) = try objectState(projection) { return .foreign(why) }
-        guard try relationKind(projection) != nil else { return .absent }
-        guard try checkpoint(projection: projection) != nil else {
-            return .foreign("was not built by Refold (it has no row in refold_checkpoints)")
-        }
-        return .refolds
+
+    public func objectKind(_ name: String) throws(StoreError) -> String? {
+        try relationKind(name).map(Self.kindName)
     }
 
-    public func untouched(projection: String) -> String {
-        ReadModelNames.untouched((try? modelTableState(projection: projection)) ?? .absent, projection: projection)
+    public func columnNames(of table: String) throws(StoreError) -> [String] {
+        try PostgresEventSource.columnTypes(connection, table: table).keys.sorted()
     }
 
-    /// Every check a rebuild makes before writing anything, read-only: the server answers and
-    /// takes the login, the `refold_*` tables are Refold's, the projection's table is Refold's
-    /// or absent (or `replaceForeign`), the shadow's name is free or Refold's, no other run
-    /// holds the lock. Returns the backup name a foreign table will be kept under.
     public static func preflight(_ database: DatabaseLocation, projection: String, replaceForeign: Bool, ownLock: String? = nil) throws(StoreError) -> String? {
         try validate(projection: projection)
         let store = try PostgresReadModelStore(readOnly: database)
-        var backup: String?
-        switch try store.modelTableState(projection: projection) {
-        case .absent, .refolds:
-            break
-        case .foreign(let why):
-            guard replaceForeign else {
-                throw StoreError(.badInput, ReadModelNames.foreignTableMessage(projection, location: database.description, why: why))
-            }
-            guard try store.relationKind(projection) == "r" else {
-                throw StoreError(.badInput, "\(projection) in \(database) \(why); --replace-table keeps only tables as backups — rename or drop it yourself, or keep the read models in another database (--read-models). Nothing was written.")
-            }
-            backup = ReadModelNames.backupTable(projection)
-        }
-        let shadow = ReadModelNames.shadowTable(projection)
-        if case .foreign(let why) = try store.objectState(shadow) {
-            throw StoreError(.badInput, "\(shadow) in \(database) \(why); Refold will not drop it — rename it, or keep read models in another database (--read-models).")
-        }
-        if let holder = try store.lockHolder(projection: projection), holder.blocks(job: ownLock ?? "") {
-            throw StoreError(.locked, holder.busyMessage(projection: projection))
-        }
-        return backup
+        return try store.rebuildTargetChecks(projection: projection, replaceForeign: replaceForeign, ownLock: ownLock)
     }
 
     // MARK: Rebuilds
@@ -168,7 +137,7 @@ public final class PostgresReadModelStore: ReadModelStore {
         try Self.validate(projection: projection)
         let shadow = ReadModelNames.shadowTable(projection)
         if case .foreign(let why) = try objectState(shadow) {
-            throw StoreError(.badInput, "\(shadow) in \(location) \(why); Refold will not drop it — rename it, or keep read models in another database (--read-models).")
+            throw StoreError(.badInput, ReadModelNames.foreignShadowMessage(shadow, location: location, why: why))
         }
         try connection.execute("DROP TABLE IF EXISTS \(quoted(shadow))")
         try connection.execute("""

@@ -128,7 +128,7 @@ public final class SQLiteReadModelStore: ReadModelStore {
         try Self.validate(projection: projection)
         let shadow = Self.shadowTable(projection)
         if case .foreign(let why) = try objectState(shadow) {
-            throw StoreError(.badInput, "\(shadow) in \(path) \(why); Refold will not drop it — rename it, or keep read models in another database (--read-models).")
+            throw StoreError(.badInput, ReadModelNames.foreignShadowMessage(shadow, location: path, why: why))
         }
         try connection.execute("DROP TABLE IF EXISTS \(quoteIdentifier(shadow))")
         try createModelTable(shadow)

@@ -33,9 +33,11 @@ public protocol ReadModelStore: AnyObject {
     func checkpoints() throws(StoreError) -> [(projection: String, position: Int64, job: String, updatedAt: String)]
     func quarantined(projection: String, job: String?) throws(StoreError) -> [QuarantineRecord]
     func hasModel(projection: String) throws(StoreError) -> Bool
-    func modelTableState(projection: String) throws(StoreError) -> ModelTableState
-    /// "the live table of X was kept", or that there was none to keep.
-    func untouched(projection: String) -> String
+    /// What has this name in the database: nil (nothing), `"table"`, or the name of another
+    /// kind of object (`"view"`, `"index"`, …), for messages.
+    func objectKind(_ name: String) throws(StoreError) -> String?
+    /// The column names of a table (empty when there is none).
+    func columnNames(of table: String) throws(StoreError) -> [String]
     /// The live rows in id (byte) order, one at a time.
     func cursor(projection: String) throws(StoreError) -> any ReadModelCursor
 
@@ -66,7 +68,64 @@ public protocol ReadModelStore: AnyObject {
     func count(_ sql: String) throws(StoreError) -> Int64
 }
 
+/// Whose table is whose, the same on every engine: Refold never drops, replaces or writes a
+/// table it did not create, and recognises its own live tables by two marks together — the
+/// exact read-model columns, and the projection's row in `refold_checkpoints`.
 extension ReadModelStore {
+    /// Absent, or a table with exactly Refold's read-model columns (`.refolds`), or foreign.
+    public func objectState(_ name: String) throws(StoreError) -> ModelTableState {
+        guard let kind = try objectKind(name) else { return .absent }
+        guard kind == "table" else { return .foreign("is a \(kind), not a table") }
+        let present = try columnNames(of: name)
+        guard Set(present) == Set(ReadModelNames.modelColumns), present.count == ReadModelNames.modelColumns.count else {
+            return .foreign("has columns (\(present.joined(separator: ", "))) that are not Refold's (\(ReadModelNames.modelColumns.joined(separator: ", ")))")
+        }
+        return .refolds
+    }
+
+    /// Whether `projection`'s live table is absent, Refold's, or someone else's.
+    public func modelTableState(projection: String) throws(StoreError) -> ModelTableState {
+        if case .foreign(let why) = try objectState(projection) { return .foreign(why) }
+        guard try objectKind(projection) != nil else { return .absent }
+        guard try checkpoint(projection: projection) != nil else {
+            return .foreign("was not built by Refold (it has no row in refold_checkpoints)")
+        }
+        return .refolds
+    }
+
+    /// "the live table of X was kept", or that there was none to keep.
+    public func untouched(projection: String) -> String {
+        ReadModelNames.untouched((try? modelTableState(projection: projection)) ?? .absent, projection: projection)
+    }
+
+    /// The checks a rebuild makes on its target before writing anything, on a read-only store:
+    /// the projection's table is Refold's or absent (or `replaceForeign` and it is a table),
+    /// no foreign object squats the shadow's name, and no other run holds the lock. Returns the
+    /// name a foreign table will be kept under, when there is one to keep.
+    public func rebuildTargetChecks(projection: String, replaceForeign: Bool, ownLock: String?) throws(StoreError) -> String? {
+        var backup: String?
+        switch try modelTableState(projection: projection) {
+        case .absent, .refolds:
+            break
+        case .foreign(let why):
+            guard replaceForeign else {
+                throw StoreError(.badInput, ReadModelNames.foreignTableMessage(projection, location: location, why: why))
+            }
+            guard try objectKind(projection) == "table" else {
+                throw StoreError(.badInput, "\(projection) in \(location) \(why); --replace-table keeps only tables as backups — rename or drop it yourself, or keep the read models in another database (--read-models). Nothing was written.")
+            }
+            backup = ReadModelNames.backupTable(projection)
+        }
+        let shadow = ReadModelNames.shadowTable(projection)
+        if case .foreign(let why) = try objectState(shadow) {
+            throw StoreError(.badInput, ReadModelNames.foreignShadowMessage(shadow, location: location, why: why))
+        }
+        if let holder = try lockHolder(projection: projection), holder.blocks(job: ownLock ?? "") {
+            throw StoreError(.locked, holder.busyMessage(projection: projection))
+        }
+        return backup
+    }
+
     @discardableResult
     public func swapIn(projection: String, job: String, head: Int64, projectionVersion: Int) throws(StoreError) -> String? {
         try swapIn(projection: projection, job: job, head: head, projectionVersion: projectionVersion, keepForeignAs: nil)
@@ -140,6 +199,11 @@ public enum ReadModelNames {
     /// The one clear line for a foreign table in the way of a rebuild.
     public static func foreignTableMessage(_ projection: String, location: String, why: String) -> String {
         "table \(projection) in \(location) \(why); Refold never replaces a table it did not build — keep the read models in another database (--read-models other.db), or pass --replace-table to keep that table as \(projection)__refold_backup_<time> and build the model in its place. Nothing was written."
+    }
+
+    /// The one clear line for a foreign object squatting the shadow table's name.
+    public static func foreignShadowMessage(_ shadow: String, location: String, why: String) -> String {
+        "\(shadow) in \(location) \(why); Refold will not drop it — rename it, or keep read models in another database (--read-models)."
     }
 
     /// UTC `yyyy-MM-dd HH:mm:ss`.

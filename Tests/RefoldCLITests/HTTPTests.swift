@@ -181,7 +181,10 @@ import Testing
             answered.withLock { $0 = reply }
         }
         reader.start()
-        Thread.sleep(forTimeInterval: 0.2)  // not needed for correctness: the read may start after the append too
+        // The read is waiting once the server counts it (then the append below must wake it).
+        try Deadline.wait(seconds: 20, "the read to wait on the server") {
+            try Self.request("GET", served.base + "/metrics").text.contains("refold_http_waiting_reads 1")
+        }
         let appended = try Self.request("POST", served.base + "/v1/aggregates/\(id)/events",
                                         body: #"{"type":"App\\Events\\ItemAdded","data":{"sku":"W","qty":1,"price_cents":5}}"#)
         #expect(appended.status == 201)

@@ -59,18 +59,7 @@ import Testing
         // confirmed to still hold its lease, then killed.
         func holder() throws -> pid_t? {
             guard let job = try onlyJob(client) else { return nil }
-            let keys = JobKeys(jobID: job)
-            let owners = try client.redis.send(RedisCommand("HGETALL", keys.all[5])).array?.compactMap(\.string) ?? []
-            let workers = workerPIDs(of: coordinator.child.pid)
-            var index = 0
-            while index + 1 < owners.count {
-                if try client.redis.send(RedisCommand("HGET", keys.all[2], owners[index])).string == "leased",
-                   let pid = owners[index + 1].split(separator: ":").last.flatMap({ pid_t($0) }), workers.contains(pid) {
-                    return pid
-                }
-                index += 2
-            }
-            return nil
+            return try LeaseHolders.workerHolding(job: job, client: client, coordinator: coordinator.child.pid)
         }
         var victim: pid_t = 0
         try Deadline.wait(seconds: 60, "a worker to be stopped in the middle of a task") {
