@@ -62,9 +62,21 @@ struct ServeCommand: AsyncParsableCommand {
         options.port = port
         let server = RefoldServer(options: options, pool: pool, waiters: waiters, metricsText: { RefoldMain.prometheusText() })
         services.insert(.init(service: server.application(logger: logger)), at: 0)
+        // Shut down in reverse order: first the waits end (waiting reads answer at once), then
+        // the live runners stop, last the HTTP server, which finishes its in-flight requests.
+        services.append(.init(service: DrainWaiters(waiters: waiters)))
         logger.info("serving", metadata: ["refold.address": "http://\(host):\(port)", "refold.projections": "\(served.joined(separator: ","))", "refold.live": "\(!noLive)"])
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+    }
+}
+
+/// Ends every version-checked wait when the graceful shutdown begins.
+struct DrainWaiters: Service {
+    let waiters: RowWaiters
+    func run() async throws {
+        try? await gracefulShutdown()
+        waiters.drain()
     }
 }
 

@@ -30,6 +30,9 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Serve only this job and exit when it has finished.", valueName: "job"))
     var job: String?
 
+    @Option(name: .customLong("max-tasks"), help: ArgumentHelp("Exit 0 after completing this many tasks (to recycle workers, like queue:work --max-jobs).", valueName: "n"))
+    var maxTasks: Int?
+
     @Option(help: ArgumentHelp("Longest wait between polls when idle.", valueName: "duration"), transform: DurationArgument.parse)
     var poll: DurationArgument = DurationArgument(milliseconds: 250)
 
@@ -38,6 +41,7 @@ struct WorkerCommand: AsyncParsableCommand {
 
     func validate() throws {
         try LeaseLimits.check(lease, flag: "--lease")
+        if let maxTasks, maxTasks < 1 { throw ValidationError("--max-tasks must be at least 1 (leave it out to run until stopped).") }
     }
 
     func run() async throws {
@@ -60,6 +64,7 @@ struct WorkerCommand: AsyncParsableCommand {
         var options = WorkerLoop.Options(workerID: WorkerLoop.Options.defaultWorkerID())
         options.leaseMilliseconds = lease?.milliseconds ?? 0
         options.onlyJob = job
+        options.maxTasks = maxTasks
         options.maxIdleWait = poll.seconds
         let logger = Logger(label: "refold.worker")
         let handlers = WorkerHandlers(

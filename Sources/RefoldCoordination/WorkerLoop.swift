@@ -23,6 +23,9 @@ public final class WorkerLoop: Sendable {
         public var maxIdleWait: Double = 0.25
         /// Give up after Redis has been unreachable this long, in seconds.
         public var redisOutageTolerance: Double = 60
+        /// Return after completing this many tasks (like Laravel's `queue:work --max-jobs`):
+        /// for recycling workers, and for tests that need a job to stop part-way.
+        public var maxTasks: Int?
 
         public init(workerID: String) {
             self.workerID = workerID
@@ -40,6 +43,7 @@ public final class WorkerLoop: Sendable {
     private let logger: Logger
     private let book = LeaseLedger()
     private let finished = Atomic<Bool>(false)
+    private let completedTasks = Atomic<Int>(0)
     private let metrics: WorkerMetrics
 
     public init(configuration: RedisConfiguration, options: Options, logger: Logger, handlerFactory: @escaping TaskHandlerFactory) {
@@ -79,6 +83,10 @@ public final class WorkerLoop: Sendable {
         var machine = WorkerMachine(policy: policy)
         var handlers: [String: any TaskHandler] = [:]
         while !shouldStop() {
+            if let limit = options.maxTasks, completedTasks.load(ordering: .relaxed) >= limit {
+                logger.info("worker stopping: it completed its --max-tasks", metadata: ["refold.max_tasks": "\(limit)"])
+                return
+            }
             do {
                 let indexed = options.onlyJob == nil ? try client.indexedJobs() : []
                 var worked = false
@@ -102,7 +110,7 @@ public final class WorkerLoop: Sendable {
                     }
                     guard let handler = handlers[jobID] else { continue }
                     if machine.shouldReap(jobID, now: MonotonicClock.seconds()) { _ = try client.reap(jobID: jobID) }
-                    let outcome = try client.claim(jobID: jobID, worker: options.workerID, count: handler.claimBatch, leaseMilliseconds: options.leaseMilliseconds)
+                    let outcome = try client.claim(jobID: jobID, worker: options.workerID, count: claimCount(handler.claimBatch), leaseMilliseconds: options.leaseMilliseconds)
                     switch machine.afterClaim(jobID, outcome) {
                     case .forget(let stopWorker):
                         handlers[jobID] = nil
@@ -134,6 +142,12 @@ public final class WorkerLoop: Sendable {
                 }
             }
         }
+    }
+
+    /// How many tasks to claim: the handler's batch, but never past `maxTasks`.
+    private func claimCount(_ batch: Int) -> Int {
+        guard let limit = options.maxTasks else { return batch }
+        return max(1, min(batch, limit - completedTasks.load(ordering: .relaxed)))
     }
 
     /// Nothing listening at the first contact is a wrong address, most likely: fail at once (a
@@ -212,6 +226,7 @@ public final class WorkerLoop: Sendable {
         for (completion, outcome) in zip(completions, reply.outcomes) {
             if outcome == .done || outcome == .duplicate {
                 metrics.count(.completed)
+                completedTasks.add(1, ordering: .relaxed)
                 metrics.events.increment(by: Int64(completion.events))
             } else {
                 metrics.count(.stale)

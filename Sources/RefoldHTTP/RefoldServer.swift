@@ -59,11 +59,15 @@ public struct RefoldServer: Sendable {
             Gauge(label: "refold_http_waiting_reads").record(server.waiters.count)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: server.metricsText())))
         }
+        router.get("v1/projections") { _, _ in
+            Self.json(.object([("projections", .array(server.options.projections.map { .string($0) }))]))
+        }
         router.get("v1/projections/:name/rows/:id") { request, context in try await server.row(request, context) }
         router.get("v1/projections/:name") { _, context in try await server.projection(context) }
         router.get("v1/projections/:name/quarantine") { _, context in try await server.quarantine(context) }
         router.post("v1/aggregates/:id/events") { request, context in try await server.append(request, context) }
         router.post("v1/replays") { request, context in try await server.replay(request, context) }
+        router.get("v1/jobs") { request, _ in try await server.jobs(request) }
         router.get("v1/jobs/:id") { _, context in try await server.job(context) }
         router.delete("v1/jobs/:id") { _, context in try await server.cancel(context) }
         router.get("/") { _, _ in
@@ -121,10 +125,12 @@ public struct RefoldServer: Sendable {
                 // the body tells the current version, Retry-After when to ask again.
                 let current = try await read()
                 if let current, current.version >= minimum { return Self.rowResponse(current) }
-                HTTPMetrics.waitTimedOut(projection: name)
+                let stopping = waiters.isDraining
+                if !stopping { HTTPMetrics.waitTimedOut(projection: name) }
+                let why = stopping ? "the server is stopping, so it stopped waiting" : "after \(waitMilliseconds) ms"
                 return Self.json(.object([
                     ("type", .string("https://refold.dev/problems/version-not-reached")), ("title", .string("version not reached")),
-                    ("status", .int(409)), ("detail", .string("\(name)/\(id) is at version \(current.map { String($0.version) } ?? "none") after \(waitMilliseconds) ms; asked for \(minimum).")),
+                    ("status", .int(409)), ("detail", .string("\(name)/\(id) is at version \(current.map { String($0.version) } ?? "none") \(why); asked for \(minimum).")),
                     ("current_version", current.map { .int($0.version) } ?? .null), ("min_version", .int(minimum)),
                 ]), status: .conflict, headers: [.retryAfter: "1", .contentType: "application/problem+json"])
             }
@@ -214,6 +220,20 @@ public struct RefoldServer: Sendable {
             throw Problem(.notFound, "no such job", "no job or request \(id) (finished jobs are kept for a while; see refold status).")
         }
         return Self.json(value)
+    }
+
+    func jobs(_ request: Request) async throws -> Response {
+        var recent = 10
+        if let text = request.uri.queryParameters.get("recent") {
+            guard text.utf8.count <= 3, let value = Int(text), (0...100).contains(value) else {
+                throw Problem(.badRequest, "bad recent", "?recent= is how many finished jobs to list, from 0 to 100.")
+            }
+            recent = value
+        }
+        let resources = self.resources
+        let projections = options.projections
+        let count = recent
+        return Self.json(try await pool.run { try resources.jobs(projections: projections, recent: count) })
     }
 
     func cancel(_ context: some RequestContext) async throws -> Response {

@@ -138,18 +138,44 @@ final class Resources: @unchecked Sendable {
             }
         }
         guard let status = try client.status(jobID: id) else { return nil }
+        return Self.json(status)
+    }
+
+    /// A job as `GET /v1/jobs/{id}` and `GET /v1/jobs` show it: state, projection, kind,
+    /// progress, tasks by state, the reason it stopped and its report once joined.
+    static func json(_ status: JobStatus) -> JSONValue {
+        let payload = JSONTree(parsing: status.payload)
         var pairs: [(String, JSONValue)] = [
             ("id", .string(status.jobID)), ("state", .string(status.state.rawValue)),
+            ("projection", payload?["projection"]?.string.map { .string($0) } ?? .null),
+            ("job_kind", payload?["kind"]?.string.map { .string($0) } ?? .null),
             ("progress", .object([("events_done", .int(status.eventsDone)), ("events_total", .int(status.eventsTotal))])),
             ("tasks", .object([("total", .int(Int64(status.total))), ("done", .int(Int64(status.done))), ("dead", .int(Int64(status.dead))),
                                ("ready", .int(Int64(status.ready))), ("leased", .int(Int64(status.leased))), ("delayed", .int(Int64(status.delayed)))])),
-            ("retries", .int(Int64(status.retries))),
+            ("retries", .int(Int64(status.retries))), ("age_seconds", .double(Double(status.ageMilliseconds) / 1000)),
         ]
-        if let report = try client.redis.send(RedisCommand("HGET", JobKeys(jobID: id).all[0], "report")).string,
-           let tree = try? JSONScanner.parse(Array(report.utf8)) {
+        if !status.reason.isEmpty { pairs.append(("reason", .string(status.reason))) }
+        if let finished = status.finishedMilliseconds, finished > 0 { pairs.append(("finished_ms", .int(finished))) }
+        if let report = status.fields["report"], let tree = try? JSONScanner.parse(Array(report.utf8)) {
             pairs.append(("report", JSONValue(tree)))
         }
         return .object(pairs)
+    }
+
+    /// `GET /v1/jobs`: the running jobs and the most recently finished ones (newest first) of
+    /// the served projections.
+    func jobs(projections: [String], recent: Int) throws -> JSONValue {
+        let client = try coordination()
+        func served(_ status: JobStatus) -> Bool {
+            JSONTree(parsing: status.payload)?["projection"]?.string.map(projections.contains) ?? false
+        }
+        var running: [JobStatus] = []
+        for id in try client.indexedJobs() {
+            if let status = try client.status(jobID: id), !status.isFinished, served(status) { running.append(status) }
+        }
+        running.sort { $0.createdMilliseconds > $1.createdMilliseconds }
+        let finished = try client.recentJobs(limit: recent * 4).filter(served).prefix(recent)
+        return .object([("running", .array(running.map(Self.json))), ("recent", .array(finished.map(Self.json)))])
     }
 
     func cancel(_ id: String) throws -> Bool {

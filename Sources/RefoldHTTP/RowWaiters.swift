@@ -16,7 +16,7 @@ public final class RowWaiters: Sendable {
         let key: String
         let minimum: Int64
         let number: UInt64
-        private let state = Mutex<(fired: Bool, continuation: CheckedContinuation<Bool, Never>?)>((false, nil))
+        private let state = Mutex<(result: Bool?, continuation: CheckedContinuation<Bool, Never>?)>((nil, nil))
 
         init(key: String, minimum: Int64, number: UInt64) {
             self.key = key
@@ -24,11 +24,12 @@ public final class RowWaiters: Sendable {
             self.number = number
         }
 
-        /// Ends the wait (true: the row reached the minimum; false: timed out).
+        /// Ends the wait (true: the row reached the minimum; false: timed out or the server is
+        /// stopping). Only the first call counts.
         func fire(_ reached: Bool) {
             let continuation = state.withLock { state -> CheckedContinuation<Bool, Never>? in
-                guard !state.fired else { return nil }
-                state.fired = true
+                guard state.result == nil else { return nil }
+                state.result = reached
                 defer { state.continuation = nil }
                 return state.continuation
             }
@@ -43,18 +44,19 @@ public final class RowWaiters: Sendable {
             }
             defer { timer.cancel() }
             return await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
-                let already = state.withLock { state -> Bool in
-                    if state.fired { return true }
+                let already = state.withLock { state -> Bool? in
+                    if let result = state.result { return result }
                     state.continuation = continuation
-                    return false
+                    return nil
                 }
-                if already { continuation.resume(returning: true) }
+                if let already { continuation.resume(returning: already) }
             }
         }
     }
 
     private let waiting = Mutex<(next: UInt64, byKey: [String: [Waiter]])>((0, [:]))
     private let stopped = Atomic<Bool>(false)
+    private let draining = Atomic<Bool>(false)
     /// Notifications delivered to at least one waiter (for metrics and tests).
     public let delivered = Atomic<Int>(0)
 
@@ -62,16 +64,30 @@ public final class RowWaiters: Sendable {
 
     static func key(_ projection: String, _ id: String) -> String { projection + "\u{0}" + id }
 
-    /// Registers a waiter for `id` of `projection` reaching `minimum`.
+    /// Registers a waiter for `id` of `projection` reaching `minimum`. Once draining, the
+    /// waiter comes back already ended (false): nobody waits on a stopping server.
     public func register(projection: String, id: String, minimum: Int64) -> Waiter {
         let key = Self.key(projection, id)
-        return waiting.withLock { state in
+        let waiter = waiting.withLock { state in
             state.next += 1
             let waiter = Waiter(key: key, minimum: minimum, number: state.next)
             state.byKey[key, default: []].append(waiter)
             return waiter
         }
+        if draining.load(ordering: .acquiring) { waiter.fire(false) }
+        return waiter
     }
+
+    /// The server is stopping: ends every wait now (and every later one at once), so waiting
+    /// reads answer with the version they have instead of holding the shutdown for up to 30 s.
+    public func drain() {
+        draining.store(true, ordering: .releasing)
+        let all = waiting.withLock { state in state.byKey.values.flatMap { $0 } }
+        for waiter in all { waiter.fire(false) }
+    }
+
+    /// True once `drain` was called.
+    public var isDraining: Bool { draining.load(ordering: .acquiring) }
 
     /// Forgets a waiter (answered or timed out).
     public func remove(_ waiter: Waiter) {

@@ -56,7 +56,7 @@ import Testing
     static let dataset = Mutex<String?>(nil)
 
     /// A built model in a fresh file, and `refold serve` on it (with the live service).
-    func serve(redisPort: Int? = nil, startRedis: Bool = true) throws -> Served {
+    func serve(redisPort: Int? = nil, startRedis: Bool = true, live: Bool = true) throws -> Served {
         let source = try Self.dataset.withLock { cached -> String in
             if let cached { return cached }
             let path = try TemporaryDirectory.make(prefix: "refold-http").appendingPathComponent("events.db").path
@@ -72,7 +72,7 @@ import Testing
         let redis = startRedis ? try RedisTestServer(port: redisPort) : nil
         let port = try FreePort.find()
         let url = redis?.url ?? "redis://127.0.0.1:\(redisPort ?? 1)"
-        let process = try RefoldRun.start(["serve", "--events", app, "--redis", url, "--port", String(port)])
+        let process = try RefoldRun.start(["serve", "--events", app, "--redis", url, "--port", String(port)] + (live ? [] : ["--no-live"]))
         let base = "http://127.0.0.1:\(port)"
         try Deadline.wait(seconds: 30, "the server to listen") { FreePort.isListening(port: port) }
         return Served(base: base, app: app, redis: redis, process: process)
@@ -201,9 +201,27 @@ import Testing
         let redis = try RedisTestServer(port: port)
         _ = redis
         try Deadline.wait(seconds: 30, "health to recover") { try Self.request("GET", served.base + "/health").status == 200 }
+
+        // SIGTERM while a read waits for a version nobody writes: the read is answered (its
+        // current version, 409 "the server is stopping") instead of holding the stop for 30 s.
+        let (id, version) = try someRow(served)
+        let answered = Mutex<Reply?>(nil)
+        let reader = Thread {
+            let reply = try? Self.request("GET", served.base + "/v1/projections/order_summary/rows/\(id)",
+                                          headers: ["Refold-Min-Version": String(version + 10), "Refold-Wait": "30000"], timeout: 120)
+            answered.withLock { $0 = reply }
+        }
+        reader.start()
+        try Deadline.wait(seconds: 20, "the read to wait on the server") {
+            try Self.request("GET", served.base + "/metrics").text.contains("refold_http_waiting_reads 1")
+        }
         served.process.child.signal(SIGTERM)
-        let result = try served.process.finish(timeout: 30)
+        let result = try served.process.finish(timeout: 60)
         #expect(result.code == 0, "\(result.stderr)")
+        try Deadline.wait(seconds: 30, "the waiting read to be answered") { answered.withLock { $0 != nil } }
+        let reply = try #require(answered.withLock { $0 })
+        #expect(reply.status == 409 && reply.body["current_version"] as? Int == version && (reply.body["detail"] as? String ?? "").contains("stopping"), "\(reply.text)")
+        #expect(reply.headers["retry-after"] != nil)
     }
 
     @Test func theServerMatchesItsOpenAPIDocumentAndNoGeneratedInputGetsA5xx() throws {
@@ -265,5 +283,102 @@ import Testing
         #expect(result.failed.isEmpty, "\(result.failed.prefix(5))")
         // The figure for the note: how many waits timed out.
         print("read-your-writes: \(result.reads) reads, \(result.timedOut) timed out, 0 below the version asked for")
+    }
+
+    /// Where tests keep what a person may want to look at afterwards (the operators' page
+    /// screenshot): `REFOLD_TEST_ARTIFACTS`, or `.build/test-artifacts` in the package.
+    static func artifactsDirectory() throws -> URL {
+        let path = ProcessInfo.processInfo.environment["REFOLD_TEST_ARTIFACTS"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../.build/test-artifacts").standardized.path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return URL(fileURLWithPath: path)
+    }
+
+    /// The page as headless Chromium rendered it after its scripts ran for a few (virtual) seconds.
+    static func renderedPage(_ chromium: URL, _ url: String, profile: String, screenshot: String? = nil) throws -> String {
+        let out = try TemporaryDirectory.make(prefix: "refold-chromium").appendingPathComponent("dom.html").path
+        var arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run", "--user-data-dir=\(profile)",
+                         "--virtual-time-budget=3000", "--window-size=1280,1100"]
+        arguments += screenshot.map { ["--screenshot=\($0)"] } ?? ["--dump-dom"]
+        let run = try ChildProcess(executable: chromium.path, arguments: arguments + [url],
+                                   standardOutput: .file(out), standardError: .file(out + ".err"))
+        let status = run.wait(timeout: 120)
+        #expect(status?.code == 0, "chromium failed: \((try? String(contentsOfFile: out + ".err", encoding: .utf8))?.suffix(1500) ?? "")")
+        return (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
+    }
+
+    /// The opening tags of `<tr class="…">` rows in a rendered page, as attribute dictionaries.
+    static func rows(_ html: String, class name: String) -> [[String: String]] {
+        var found: [[String: String]] = []
+        var rest = html[...]
+        while let start = rest.range(of: "<tr class=\"\(name)\"") {
+            let tag = rest[start.lowerBound...].prefix { $0 != ">" }
+            var attributes: [String: String] = [:]
+            for match in String(tag).matches(of: /([a-z-]+)="([^"]*)"/) { attributes[String(match.1)] = String(match.2) }
+            found.append(attributes)
+            rest = rest[start.upperBound...]
+        }
+        return found
+    }
+
+    @Test func theOperatorsPageShowsARebuildAdvancingAndTheQuarantinesInARealBrowser() throws {
+        let chromium: URL
+        do { chromium = try Executables.find("chromium") } catch {
+            Issue.record("chromium is not installed (./refold.sh test installs it with apt)")
+            return
+        }
+        // No live service: it would hold the projection, and a rebuild is what the page shows.
+        let served = try serve(live: false)
+        defer { served.process.child.signal(SIGTERM); _ = try? served.process.finish(timeout: 30) }
+        let redis = try #require(served.redis).url
+        let profile = try TemporaryDirectory.make(prefix: "refold-chromium-profile").path
+        // A rebuild with no local worker: the test's workers each complete two tasks, so the
+        // progress the page shows moves only when the test says.
+        let rebuild = try RefoldRun.start(["rebuild", "order_summary", "--events", served.app, "--redis", redis, "--workers", "0", "--tasks", "8"])
+        var job = ""
+        try Deadline.wait(seconds: 60, "the rebuild's job to run") {
+            let running = try Self.request("GET", served.base + "/v1/jobs").body["running"] as? [[String: Any]] ?? []
+            job = running.first?["id"] as? String ?? ""
+            return !job.isEmpty
+        }
+        func twoTasks() throws {
+            let worker = try RefoldRun.run(["worker", "--redis", redis, "--job", job, "--max-tasks", "2"], timeout: 120)
+            #expect(worker.code == 0, "\(worker.stderr.suffix(1000))")
+        }
+        try twoTasks()
+        let first = try Self.renderedPage(chromium, served.base + "/", profile: profile)
+        let firstJob = try #require(Self.rows(first, class: "job").first { $0["data-job"] == job }, "the running job is not on the page:\n\(first.prefix(3000))")
+        let doneBefore = Int(firstJob["data-events-done"] ?? "") ?? -1
+        let total = Int(firstJob["data-events-total"] ?? "") ?? -1
+        #expect(doneBefore > 0 && doneBefore < total, "\(firstJob)")
+
+        // The quarantined aggregates are listed, each with its replay button.
+        let quarantined = Set((try Self.request("GET", served.base + "/v1/projections/order_summary/quarantine").body["quarantined"] as? [[String: Any]] ?? [])
+            .compactMap { $0["aggregate"] as? String })
+        #expect(!quarantined.isEmpty)
+        #expect(Set(Self.rows(first, class: "quarantined").compactMap { $0["data-aggregate"] }) == quarantined)
+        #expect(first.components(separatedBy: ">replay this aggregate</button>").count - 1 == quarantined.count)
+
+        try twoTasks()
+        let screenshot = try Self.artifactsDirectory().appendingPathComponent("operators-page.png").path
+        try? FileManager.default.removeItem(atPath: screenshot)
+        _ = try Self.renderedPage(chromium, served.base + "/", profile: profile, screenshot: screenshot)
+        let size = (try? FileManager.default.attributesOfItem(atPath: screenshot)[.size] as? Int) ?? 0
+        #expect(size > 10_000, "no screenshot at \(screenshot)")
+        let second = try Self.renderedPage(chromium, served.base + "/", profile: profile)
+        let secondJob = try #require(Self.rows(second, class: "job").first { $0["data-job"] == job })
+        let doneAfter = Int(secondJob["data-events-done"] ?? "") ?? -1
+        #expect(doneAfter > doneBefore && doneAfter < total, "progress did not advance on the page: \(doneBefore) then \(doneAfter) of \(total)")
+
+        // A worker finishes the job; the page then lists the report.
+        let finisher = try RefoldRun.run(["worker", "--redis", redis, "--job", job], timeout: 300)
+        #expect(finisher.code == 0, "\(finisher.stderr.suffix(1000))")
+        let result = try rebuild.finish(timeout: 300)
+        #expect(result.code == 0, "\(result.stderr.suffix(1000))")
+        let third = try Self.renderedPage(chromium, served.base + "/", profile: profile)
+        #expect(Self.rows(third, class: "job").isEmpty)
+        #expect(Self.rows(third, class: "report").contains { $0["data-job"] == job }, "the finished job's report is not listed")
+        #expect(third.contains("swapped: 20000 events"))
+        print("operators' page screenshot: \(screenshot)")
     }
 }
