@@ -9,33 +9,53 @@ public enum CoordinationBenchmark {
     public struct Result: Sendable {
         public let tasks: Int
         public let workers: Int
-        /// Fork start to join (worker start-up included).
+        /// Concurrent jobs the tasks were split over.
+        public var jobs = 1
+        /// Fork start to the last join (worker start-up included).
         public let seconds: Double
         public let forkSeconds: Double
         public let retries: Int
+        /// Distinct cluster masters the jobs' keys landed on (0 on a single server).
+        public var mastersUsed = 0
 
         public var tasksPerSecond: Double { Double(tasks) / seconds }
     }
 
-    public static func run(redis: RedisConfiguration, redisURLText: String, tasks: Int, workers: Int, batch: Int) throws -> Result {
+    /// Forks `jobs` jobs of `tasks / jobs` no-op tasks each at once, starts `workers` worker
+    /// processes (each serving every job in the index), and waits for every join.
+    public static func run(redis: RedisConfiguration, redisURLText: String, tasks: Int, workers: Int, batch: Int, jobs: Int = 1) throws -> Result {
         let client = try CoordinationClient(configuration: redis)
-        let jobID = "bench-coordination-\(UUID().uuidString.prefix(8).lowercased())"
-        let definitions = (0..<tasks).map { TaskDefinition(id: "t\($0)", spec: "") }
+        let run = UUID().uuidString.prefix(8).lowercased()
+        let jobIDs = (0..<jobs).map { jobs == 1 ? "bench-coordination-\(run)" : "bench-coordination-\(run)-\($0)" }
         let settings = JobSettings(leaseMilliseconds: 30_000, retentionMilliseconds: 60_000, payload: #"{"kind":"noop","batch":\#(batch)}"#)
         let start = Date()
-        try client.fork(jobID: jobID, settings: settings, tasks: definitions)
-        let forked = Date()
-        let pool = try LocalWorkerPool(count: workers, redisURL: redisURLText, arguments: ["--job", jobID, "--poll", "5ms"])
-        defer { pool.stopAll(grace: 2) }
-        let status = try client.waitForJoin(jobID: jobID, poll: 0.02, shouldStop: { pool.exited().contains { $0.status.code != 0 } })
-        let joined = Date()
-        guard status.state == .joined else {
-            let exits = pool.exited().map { "worker \($0.pid): \($0.status)" }.joined(separator: ", ")
-            _ = try? client.cancel(jobID: jobID, reason: "benchmark failed")
-            throw RunnerError(.infrastructure, "the benchmark job did not join (state \(status.state), \(status.done)/\(status.total) done; \(exits)).")
+        for (index, jobID) in jobIDs.enumerated() {
+            let share = tasks / jobs + (index < tasks % jobs ? 1 : 0)
+            try client.fork(jobID: jobID, settings: settings, tasks: (0..<share).map { TaskDefinition(id: "t\($0)", spec: "") })
         }
-        try client.drop(jobID: jobID)
-        return Result(tasks: tasks, workers: workers, seconds: joined.timeIntervalSince(start), forkSeconds: forked.timeIntervalSince(start), retries: status.retries)
+        let forked = Date()
+        let pool = try LocalWorkerPool(count: workers, redisURL: redisURLText, arguments: (jobs == 1 ? ["--job", jobIDs[0]] : []) + ["--poll", "5ms"])
+        defer { pool.stopAll(grace: 2) }
+        var retries = 0
+        for jobID in jobIDs {
+            let status = try client.waitForJoin(jobID: jobID, poll: 0.02, shouldStop: { pool.exited().contains { $0.status.code != 0 } })
+            guard status.state == .joined else {
+                let exits = pool.exited().map { "worker \($0.pid): \($0.status)" }.joined(separator: ", ")
+                for id in jobIDs { _ = try? client.cancel(jobID: id, reason: "benchmark failed") }
+                throw RunnerError(.infrastructure, "the benchmark job \(jobID) did not join (state \(status.state), \(status.done)/\(status.total) done; \(exits)).")
+            }
+            retries += status.retries
+        }
+        let joined = Date()
+        var masters = Set<ClusterNode>()
+        for jobID in jobIDs {
+            if let master = try client.redis.master(ofKey: JobKeys(jobID: jobID).job) { masters.insert(master) }
+            try client.drop(jobID: jobID)
+        }
+        var result = Result(tasks: tasks, workers: workers, seconds: joined.timeIntervalSince(start), forkSeconds: forked.timeIntervalSince(start), retries: retries)
+        result.jobs = jobs
+        result.mastersUsed = masters.count
+        return result
     }
 
     /// Unpipelined PING round trips per second on one connection: the yardstick the

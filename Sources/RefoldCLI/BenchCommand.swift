@@ -15,8 +15,8 @@ import RefoldSQLite
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Benchmarks: end to end (default), coordination, redis.",
-        subcommands: [BenchEndToEndCommand.self, BenchCoordinationCommand.self, BenchRedisCommand.self, BenchFreshnessCommand.self],
+        abstract: "Benchmarks: end to end (default), coordination, redis, freshness, http.",
+        subcommands: [BenchEndToEndCommand.self, BenchCoordinationCommand.self, BenchRedisCommand.self, BenchFreshnessCommand.self, BenchHTTPCommand.self],
         defaultSubcommand: BenchEndToEndCommand.self
     )
 }
@@ -282,7 +282,11 @@ struct BenchCoordinationCommand: ParsableCommand {
     @Option(help: "Tasks a worker claims (and completes) per call.")
     var batch = 100
 
+    @Option(help: "Concurrent jobs the tasks are split over (on a Redis Cluster they spread over the masters).")
+    var jobs = 1
+
     func validate() throws {
+        guard (1...1000).contains(jobs), jobs <= tasks else { throw ValidationError("--jobs must be from 1 to 1000 and at most --tasks (got \(jobs)).") }
         guard tasks >= 1 else { throw ValidationError("--tasks must be at least 1 (got \(tasks)).") }
         guard (1...256).contains(workers) else { throw ValidationError("--workers must be from 1 to 256 (got \(workers)).") }
         guard (1...1000).contains(batch) else { throw ValidationError("--batch must be from 1 to 1000 (got \(batch)).") }
@@ -292,17 +296,18 @@ struct BenchCoordinationCommand: ParsableCommand {
         let resolved = try ResolvedRedis(redis)
         defer { resolved.stop() }
         let result = try CoordinationBenchmark.run(
-            redis: resolved.configuration, redisURLText: resolved.urlText, tasks: tasks, workers: workers, batch: batch)
+            redis: resolved.configuration, redisURLText: resolved.urlText, tasks: tasks, workers: workers, batch: batch, jobs: jobs)
         if output.json {
             JSONOutput.print([
                 "tasks": .int(Int64(tasks)), "workers": .int(Int64(workers)), "batch": .int(Int64(batch)),
                 "seconds": .double(result.seconds), "fork_seconds": .double(result.forkSeconds),
                 "tasks_per_second": .double(result.tasksPerSecond), "retries": .int(Int64(result.retries)),
+                "jobs": .int(Int64(jobs)), "masters_used": .int(Int64(result.mastersUsed)),
                 "redis": .string(resolved.privateServer == nil ? "external" : "private"),
             ])
         } else {
             print("""
-                Coordination: \(tasks) no-op tasks, \(workers) worker processes, batches of \(batch) (\(resolved.label))
+                Coordination: \(tasks) no-op tasks in \(jobs) job\(jobs == 1 ? "" : "s"), \(workers) worker processes, batches of \(batch) (\(resolved.label)\(result.mastersUsed > 0 ? ", jobs on \(result.mastersUsed) cluster masters" : ""))
                   fork        \(String(format: "%8.3f", result.forkSeconds)) s  (\(String(format: "%.0f", Double(tasks) / result.forkSeconds)) tasks/s registered)
                   fork→join   \(String(format: "%8.3f", result.seconds)) s  (\(String(format: "%.0f", result.tasksPerSecond)) tasks/s, worker start-up included)
                 """)

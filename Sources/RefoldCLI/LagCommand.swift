@@ -68,22 +68,19 @@ struct LagCommand: ParsableCommand {
         if let leader { print("  live service: led by \(leader.owner)") }
     }
 
-    /// Every written version recorded in Redis (SCAN over refold:written:*).
+    /// Every written version recorded in Redis (SCAN over refold:written:*, on every master of
+    /// a cluster).
     static func writtenVersions(_ client: CoordinationClient) throws -> [(String, Int64)] {
         var out: [(String, Int64)] = []
-        var cursor = "0"
-        repeat {
-            let reply = try client.redis.send(RedisCommand("SCAN", cursor, "MATCH", "refold:written:{*}", "COUNT", 1000))
-            guard let parts = reply.array, parts.count == 2, let next = parts[0].string, let keys = parts[1].array?.compactMap(\.string) else { break }
-            if !keys.isEmpty {
-                let values = try client.redis.pipeline(keys.map { RedisCommand("GET", $0) })
-                for (key, value) in zip(keys, values) {
-                    guard let version = value.int else { continue }
-                    out.append((String(key.dropFirst("refold:written:{".count).dropLast()), version))
-                }
+        let keys = try client.redis.keys(matching: "refold:written:{*}")
+        for start in stride(from: 0, to: keys.count, by: 1000) {
+            let batch = Array(keys[start..<min(keys.count, start + 1000)])
+            let values = try client.redis.pipeline(batch.map { RedisCommand("GET", $0) })
+            for (key, value) in zip(batch, values) {
+                guard let version = value.int else { continue }
+                out.append((String(key.dropFirst("refold:written:{".count).dropLast()), version))
             }
-            cursor = next
-        } while cursor != "0"
+        }
         return out
     }
 

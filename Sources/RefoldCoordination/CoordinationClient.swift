@@ -24,14 +24,38 @@ public final class CoordinationClient: Sendable {
         }
     }
 
-    /// Connects, retrying transient failures (a server still loading its dataset, say) within `budget`.
+    /// Connects, retrying transient failures (a server still loading its dataset, say) within
+    /// `budget`. Roles that keep state in Redis (coordinators, workers, the live service) pass
+    /// `refuseEviction`: a Redis that may evict keys would silently drop a job's keys.
     public static func connect(
         configuration: RedisConfiguration, budget: OutageBudget,
+        refuseEviction: Bool = false,
         shouldStop: () -> Bool = { false },
         onRetry: (CoordinationError, Double) -> Void = { _, _ in }
     ) throws(CoordinationError) -> CoordinationClient {
-        try budget.run(shouldStop: shouldStop, onRetry: onRetry) { () throws(CoordinationError) in
+        let client = try budget.run(shouldStop: shouldStop, onRetry: onRetry) { () throws(CoordinationError) in
             try CoordinationClient(configuration: configuration)
+        }
+        if refuseEviction { try client.refuseEvictingRedis() }
+        return client
+    }
+
+    /// Throws unless every node (every master of a cluster) has `maxmemory-policy noeviction`.
+    /// Any other policy may evict a job's keys under memory pressure (the `volatile-*` ones too:
+    /// every job key has a retention TTL), and a job whose keys vanish cannot be trusted.
+    public func refuseEvictingRedis() throws(CoordinationError) {
+        let replies: [(node: String, reply: RedisReply)]
+        do {
+            replies = try redis.everyMaster(RedisCommand("INFO", "memory"))
+        } catch {
+            throw CoordinationError(error)
+        }
+        for (node, reply) in replies {
+            guard let text = reply.string, let line = text.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix("maxmemory_policy:") }) else { continue }
+            let policy = line.dropFirst("maxmemory_policy:".count).trimmingCharacters(in: .whitespaces)
+            if policy != "noeviction" {
+                throw CoordinationError(.invalidArgument, "Redis at \(node) has maxmemory-policy \(policy), so it may evict Refold's job keys under memory pressure; set maxmemory-policy noeviction there (CONFIG SET maxmemory-policy noeviction, and in redis.conf) or give Refold a Redis of its own (docs/DEPLOY.md).")
+            }
         }
     }
 
@@ -278,6 +302,8 @@ public final class CoordinationClient: Sendable {
     /// `report`, expiring with the job) and its id in the history.
     public func recordFinished(jobID: String, summary: String) throws(CoordinationError) {
         let keys = JobKeys(jobID: jobID)
+        // A job that vanished (a Redis that lost its data) is not recreated as a bare hash.
+        guard try command(RedisCommand("EXISTS", keys.job)).int == 1 else { return }
         _ = try command(RedisCommand("HSET", keys.job, "report", summary))
         _ = try command(RedisCommand("ZADD", Self.historyKey, Int64(Date().timeIntervalSince1970 * 1000), jobID))
         _ = try command(RedisCommand("ZREMRANGEBYRANK", Self.historyKey, 0, -(Self.historyLimit + 1)))

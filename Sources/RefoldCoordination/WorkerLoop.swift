@@ -155,7 +155,7 @@ public final class WorkerLoop: Sendable {
     /// but not ready (loading, failing over) is waited for.
     private func connectWithRetry(shouldStop: @Sendable () -> Bool) throws(CoordinationError) -> CoordinationClient {
         try CoordinationClient.connect(
-            configuration: configuration, budget: OutageBudget(seconds: options.redisOutageTolerance, retryUnreachable: false), shouldStop: shouldStop,
+            configuration: configuration, budget: OutageBudget(seconds: options.redisOutageTolerance, retryUnreachable: false), refuseEviction: true, shouldStop: shouldStop,
             onRetry: { error, _ in logger.warning("Redis is not available yet; retrying", metadata: ["refold.error": "\(error.message)"]) })
     }
 

@@ -1,55 +1,111 @@
-import CHiredis
 import Foundation
 
-/// A synchronous connection to one Redis server over hiredis; the only owner of a `redisContext`.
+/// A synchronous Redis client for one server or a whole Redis Cluster, over hiredis.
+///
+/// The same URL works for both: on connecting, the client asks the server (`INFO cluster`)
+/// whether it is part of a cluster. A single server gets one `RedisNode` connection. A cluster
+/// gets a slot map (`CLUSTER SLOTS`) and one connection per node it talks to: each command
+/// goes to the master of its key's slot (scripts by their first key; a job's keys share the
+/// `{job}` tag, so each script runs on one node). A `MOVED` reply refreshes the map and the
+/// command is sent again; an `ASK` sends `ASKING` and the command to the node named, once.
+/// `TRYAGAIN` and `CLUSTERDOWN` are thrown as transient replies (callers retry within their
+/// outage budget); a node that cannot be reached marks the map stale, so the next command asks
+/// the cluster again who serves the slot (after a failover, the promoted replica).
 ///
 /// All calls block the calling thread, so call them from a dedicated thread or process —
-/// never from Swift's cooperative pool (the CLI runs them on the main thread and on
-/// threads it starts for heartbeats).
-///
-/// The connection reconnects by itself: before each command it checks whether the server
-/// closed the socket (a restart, `CLIENT KILL`, an idle timeout) and dials again, re-running
-/// AUTH, SELECT and `SCRIPT LOAD` for every registered script. A failure *during* a command
-/// is reported as `.connectionLost` (the command may have run), and the next call dials again.
+/// never from Swift's cooperative pool. Two threads may share a connection.
 ///
 /// ```swift
 /// let redis = try RedisConnection(RedisConfiguration(url: RedisURL(parsing: "redis://127.0.0.1:6379")))
 /// try redis.send(RedisCommand("SET", "k", [0, 255, 0] as [UInt8]))
 /// ```
 public final class RedisConnection: @unchecked Sendable {
-    // @unchecked Sendable is safe: the C handle and the script table are only touched
-    // while `lock` is held, so two threads can share a connection (they take turns).
+    // @unchecked Sendable is safe: `state` is only touched while `lock` is held; each node
+    // connection has a lock of its own.
     private let lock = NSLock()
-    private var context: UnsafeMutablePointer<redisContext>?
-    private var scriptHashes: [String: String] = [:]
-    /// Channels of subscriber mode (empty: a normal connection).
-    private var subscriptions: [String] = []
-    private let scripts: [String: RedisScript]
+    private let seed: RedisNode
+    private var cluster: ClusterState?
+    private let scripts: [RedisScript]
 
     /// Where this connection goes; the password inside is never printed.
     public let configuration: RedisConfiguration
 
-    /// How many times this connection has dialed the server (1 after `init`).
+    /// Whether the server is a Redis Cluster (decided when connecting).
+    public let isCluster: Bool
+
+    struct ClusterState {
+        var map: ClusterSlotMap
+        var nodes: [ClusterNode: RedisNode]
+        var stale = false
+        var refreshedAt = 0.0
+    }
+
+    /// How many times this connection has dialed (1 after `init` for a single server).
     public var connectCount: Int {
         lock.lock()
         defer { lock.unlock() }
-        return dials
+        guard let cluster else { return seed.connectCount }
+        return seed.connectCount + cluster.nodes.values.reduce(0) { $0 + $1.connectCount }
     }
-    private var dials = 0
 
-    /// Connects now, so a wrong address fails here with a clear `.unreachable` error.
-    public init(_ configuration: RedisConfiguration, scripts: [RedisScript] = []) throws(RedisError) {
+    /// Whether to route over a cluster.
+    public enum Routing: Sendable {
+        /// Ask the server; route by slot if it is part of a cluster (the default).
+        case detect
+        /// Talk to the first endpoint only, even if it is a cluster node (tools and tests that
+        /// inspect one node: `CLUSTER INFO`, `ROLE`).
+        case thisNodeOnly
+    }
+
+    /// Connects now, so a wrong address fails here with a clear `.unreachable` error. With
+    /// several seeds, the first that answers is used to learn the cluster.
+    public init(_ configuration: RedisConfiguration, scripts: [RedisScript] = [], routing: Routing = .detect) throws(RedisError) {
         self.configuration = configuration
-        var table: [String: RedisScript] = [:]
-        for script in scripts { table[script.name] = script }
-        self.scripts = table
-        lock.lock()
-        defer { lock.unlock() }
-        try connectLocked()
+        self.scripts = scripts
+        var lastError: RedisError?
+        var connected: RedisNode?
+        for endpoint in configuration.url.endpoints {
+            do {
+                connected = try RedisNode(Self.configuration(configuration, endpoint: endpoint), scripts: scripts)
+                break
+            } catch {
+                lastError = error
+            }
+        }
+        guard let connected else { throw lastError ?? RedisError(.unreachable, "no Redis endpoint was given.") }
+        seed = connected
+        if routing == .thisNodeOnly {
+            isCluster = false
+            return
+        }
+        let info = try connected.send(RedisCommand("INFO", "cluster"))
+        isCluster = info.string?.contains("cluster_enabled:1") == true
+        if isCluster {
+            if configuration.url.database != 0 {
+                throw RedisError(.authentication, "Redis at \(configuration.url.endpointDescription) is a cluster, which has only database 0: drop /\(configuration.url.database) from the URL.")
+            }
+            let map = try Self.loadMap(from: connected)
+            cluster = ClusterState(map: map, nodes: [:], refreshedAt: Self.now())
+        }
     }
 
-    deinit {
-        if let context { redisFree(context) }
+    static func configuration(_ base: RedisConfiguration, endpoint: RedisURL.Endpoint) -> RedisConfiguration {
+        var configuration = base
+        configuration.url.endpoint = endpoint
+        configuration.url.seeds = []
+        return configuration
+    }
+
+    static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+
+    private static func loadMap(from node: RedisNode) throws(RedisError) -> ClusterSlotMap {
+        let host: String
+        if case .tcp(let name, _) = node.configuration.url.endpoint { host = name } else { host = "127.0.0.1" }
+        let map = try ClusterSlotMap(clusterSlots: try node.send(RedisCommand("CLUSTER", "SLOTS")), fallbackHost: host)
+        guard map.coveredSlots > 0 else {
+            throw RedisError(.server, "Redis Cluster at \(node.configuration.url.endpointDescription) serves no slot yet (CLUSTERDOWN); is the cluster created?", serverMessage: "CLUSTERDOWN no slot is served")
+        }
+        return map
     }
 
     // MARK: Commands
@@ -59,394 +115,256 @@ public final class RedisConnection: @unchecked Sendable {
     /// - Parameter extraWait: seconds to add to the command timeout, for blocking commands (`BLPOP … 5`).
     @discardableResult
     public func send(_ command: RedisCommand, extraWait: Double = 0) throws(RedisError) -> RedisReply {
-        lock.lock()
-        defer { lock.unlock() }
-        let reply = try sendLocked(command, extraWait: extraWait)
-        if case .error(let text) = reply { throw serverError(text, command: command) }
-        return reply
+        guard isCluster else { return try seed.send(command, extraWait: extraWait) }
+        return try routed(slot: ClusterSlots.slot(of: command)) { node, asking throws(RedisError) in
+            try node.send(command, extraWait: extraWait, asking: asking)
+        }
     }
 
-    /// Sends many commands in one write and reads their replies in order.
+    /// Sends many commands in one write per node and reads their replies in order.
     ///
     /// Error replies are returned in place (as `.error`), so one failing command does not hide
-    /// the others' replies. A broken connection throws and drops the socket.
+    /// the others' replies. A broken connection throws.
     public func pipeline(_ commands: [RedisCommand]) throws(RedisError) -> [RedisReply] {
-        guard !commands.isEmpty else { return [] }
-        lock.lock()
-        defer { lock.unlock() }
-        let context = try readyContextLocked()
-        // One argv layout for the whole batch: three allocations per pipeline, not per command.
-        let failed = withArgv(commands.flatMap(\.arguments)) { _, argv, lengths -> RedisCommand? in
-            var offset = 0
-            for command in commands {
-                let count = command.arguments.count
-                if redisAppendCommandArgv(context, Int32(count), argv + offset, lengths + offset) != REDIS_OK { return command }
-                offset += count
-            }
-            return nil
+        guard isCluster else { return try seed.pipeline(commands) }
+        var replies = [RedisReply](repeating: .null, count: commands.count)
+        var groups: [ClusterNode: [Int]] = [:]
+        for (index, command) in commands.enumerated() {
+            groups[try target(slot: ClusterSlots.slot(of: command)), default: []].append(index)
         }
-        if let failed { throw ioErrorLocked(context, command: failed) }
-        var replies: [RedisReply] = []
-        replies.reserveCapacity(commands.count)
-        for command in commands {
-            var raw: UnsafeMutableRawPointer?
-            if redisGetReply(context, &raw) != REDIS_OK || raw == nil {
-                throw ioErrorLocked(context, command: command)
+        for (address, indices) in groups {
+            let node = try node(address)
+            let answers: [RedisReply]
+            do {
+                answers = try node.pipeline(indices.map { commands[$0] })
+            } catch {
+                markStale(error)
+                throw error
             }
-            replies.append(Self.copyAndFree(raw))
+            for (index, answer) in zip(indices, answers) {
+                if case .error(let text) = answer, ClusterRedirect(text) != nil {
+                    // Redirected: send that one again through the router.
+                    do { replies[index] = try send(commands[index]) } catch { replies[index] = .error(error.serverMessage ?? error.message) }
+                } else {
+                    replies[index] = answer
+                }
+            }
         }
         return replies
     }
 
-    // MARK: Scripts
-
-    /// Runs a registered script with `EVALSHA`; reloads it and retries once on `NOSCRIPT`
-    /// (after a `SCRIPT FLUSH` or a failover to a server that never saw it).
-    ///
-    /// - Parameter readOnly: send `EVALSHA_RO` (Redis 7): for scripts flagged `no-writes`, so a
-    ///   user with read-only key permissions may run them, and replicas accept them.
+    /// Runs a registered script with `EVALSHA` on the node of its first key (see `RedisNode`).
     @discardableResult
     public func evalScript(_ name: String, keys: [String], arguments: [any RedisArgument], readOnly: Bool = false) throws(RedisError) -> RedisReply {
+        guard isCluster else { return try seed.evalScript(name, keys: keys, arguments: arguments, readOnly: readOnly) }
+        return try routed(slot: keys.first.map { ClusterSlots.slot(of: $0) }) { node, asking throws(RedisError) in
+            try node.evalScript(name, keys: keys, arguments: arguments, readOnly: readOnly, asking: asking)
+        }
+    }
+
+    /// Every key matching `pattern` (`SCAN … MATCH`), on every master of a cluster.
+    public func keys(matching pattern: String, count: Int = 1000) throws(RedisError) -> [String] {
+        var nodes: [RedisNode] = [seed]
+        if isCluster {
+            nodes = []
+            for master in try masters() { nodes.append(try node(master)) }
+        }
+        var found: [String] = []
+        for node in nodes {
+            var cursor = "0"
+            repeat {
+                let reply = try node.send(RedisCommand("SCAN", cursor, "MATCH", pattern, "COUNT", count))
+                guard let parts = reply.array, parts.count == 2, let next = parts[0].string else {
+                    throw RedisError(.protocolViolation, "SCAN answered something other than [cursor, keys].")
+                }
+                found += parts[1].array?.compactMap(\.string) ?? []
+                cursor = next
+            } while cursor != "0"
+        }
+        return found
+    }
+
+    /// Sends a keyless command (`INFO memory`, say) to the server, or to every master of a
+    /// cluster; the replies come with the node they came from.
+    public func everyMaster(_ command: RedisCommand) throws(RedisError) -> [(node: String, reply: RedisReply)] {
+        guard isCluster else { return [(configuration.url.endpointDescription, try seed.send(command))] }
+        var replies: [(node: String, reply: RedisReply)] = []
+        for master in try masters() {
+            do {
+                replies.append((master.description, try node(master).send(command)))
+            } catch {
+                markStale(error)
+                throw error
+            }
+        }
+        return replies
+    }
+
+    /// The cluster's masters (refreshing the map when it is stale); empty for a single server.
+    public func masters() throws(RedisError) -> [ClusterNode] {
+        guard isCluster else { return [] }
+        try refreshIfStale()
         lock.lock()
         defer { lock.unlock() }
-        guard let script = scripts[name] else {
-            throw RedisError(.unknownScript, "the Lua script \"\(name)\" is not registered with this connection (known: \(scripts.keys.sorted().joined(separator: ", "))).")
-        }
-        // NOSCRIPT means the cache was flushed (or a failover reached a server that never saw
-        // the script): reload and retry, a few times in case a flush lands in between.
-        let attempts = 4
-        for attempt in 0..<attempts {
-            // Connecting (re)loads every script, so the hash is known after this call.
-            _ = try readyContextLocked()
-            guard let sha = scriptHashes[name] else { try loadScriptLocked(script); continue }
-            var args: [any RedisArgument] = [sha, keys.count]
-            args.append(contentsOf: keys as [any RedisArgument])
-            args.append(contentsOf: arguments)
-            let command = RedisCommand(readOnly ? "EVALSHA_RO" : "EVALSHA", arguments: args)
-            let reply = try sendLocked(command, extraWait: 0)
-            if case .error(let text) = reply {
-                if text.hasPrefix("NOSCRIPT"), attempt < attempts - 1 {
-                    try loadScriptLocked(script)
-                    continue
-                }
-                throw serverError(text, what: "EVALSHA of \(name).lua")
-            }
-            return reply
-        }
-        throw RedisError(.server, "Redis at \(configuration.url.endpointDescription) kept answering NOSCRIPT for \(name).lua after SCRIPT LOAD; is something flushing scripts in a loop?")
+        return cluster?.map.masters ?? []
+    }
+
+    /// The master serving a key now (nil for a single server).
+    public func master(ofKey key: String) throws(RedisError) -> ClusterNode? {
+        guard isCluster else { return nil }
+        return try target(slot: ClusterSlots.slot(of: key))
     }
 
     // MARK: Subscriber mode
 
-    /// Puts this connection in subscriber mode on `channels`: from now on it only reads the
-    /// messages published there (`nextMessage`). A dropped connection is dialed again and
-    /// subscribed again by the next `nextMessage` (messages published meanwhile are lost, as
-    /// with any pub/sub subscriber).
+    /// Puts this connection in subscriber mode on `channels` (see `RedisNode.subscribe`). On a
+    /// cluster, messages published on any node reach every node, so one node is enough.
     public func subscribe(_ channels: [String]) throws(RedisError) {
-        lock.lock()
-        defer { lock.unlock() }
-        subscriptions = channels
-        try subscribeLocked()
+        try seed.subscribe(channels)
     }
 
-    private func subscribeLocked() throws(RedisError) {
-        let context = try readyContextLocked()
-        let command = RedisCommand("SUBSCRIBE", arguments: subscriptions)
-        let status = withArgv(command.arguments) { argc, argv, lengths in redisAppendCommandArgv(context, argc, argv, lengths) }
-        guard status == REDIS_OK else { throw ioErrorLocked(context, command: command) }
-        // One confirmation per channel.
-        for _ in subscriptions {
-            var raw: UnsafeMutableRawPointer?
-            guard redisGetReply(context, &raw) == REDIS_OK, raw != nil else { throw ioErrorLocked(context, command: command) }
-            let reply = Self.copyAndFree(raw)
-            if case .error(let text) = reply { throw serverError(text, command: command) }
-        }
-    }
-
-    /// The next message published on a subscribed channel, or nil when none arrives within
-    /// `timeout` seconds. Blocks the calling thread: give the subscriber a thread of its own.
+    /// The next message published on a subscribed channel, or nil within `timeout` seconds.
     public func nextMessage(timeout: Double) throws(RedisError) -> (channel: String, payload: [UInt8])? {
+        try seed.nextMessage(timeout: timeout)
+    }
+
+    // MARK: Routing
+
+    /// The most redirects one command follows before giving up (a cluster being resharded
+    /// moves a slot once; more means the map keeps changing under us).
+    static let maxRedirects = 5
+
+    private func routed(slot: Int?, _ run: (RedisNode, Bool) throws(RedisError) -> RedisReply) throws(RedisError) -> RedisReply {
+        var address = try target(slot: slot)
+        var asking = false
+        for _ in 0...Self.maxRedirects {
+            do {
+                return try run(try node(address), asking)
+            } catch {
+                guard let text = error.serverMessage, let redirect = ClusterRedirect(text) else {
+                    markStale(error)
+                    // A node that could not be dialed never saw the command: ask the cluster
+                    // who serves the slot now, and go there if it is someone else (a failover
+                    // already done). Otherwise the caller's outage budget waits for it.
+                    if error.code == .unreachable, !asking, let slot {
+                        forceRefresh()
+                        if let moved = try? target(slot: slot), moved != address {
+                            address = moved
+                            continue
+                        }
+                    }
+                    throw error
+                }
+                address = redirect.node
+                asking = redirect.kind == .ask
+                if redirect.kind == .moved {
+                    lock.lock()
+                    cluster?.map.move(slot: redirect.slot, to: redirect.node)
+                    cluster?.stale = true
+                    lock.unlock()
+                }
+            }
+        }
+        throw RedisError(.server, "Redis Cluster at \(configuration.url.endpointDescription) redirected a command more than \(Self.maxRedirects) times; is it being resharded in a loop?",
+                         serverMessage: "TRYAGAIN too many redirects")
+    }
+
+    /// The master for `slot` (any master for nil), refreshing a stale map first.
+    private func target(slot: Int?) throws(RedisError) -> ClusterNode {
+        try refreshIfStale()
         lock.lock()
         defer { lock.unlock() }
-        if context == nil { try subscribeLocked() }
-        guard let context else { return nil }
-        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(max(0, timeout) * 1e9)
-        while true {
-            // Replies hiredis has already read come first.
-            var raw: UnsafeMutableRawPointer?
-            guard redisGetReplyFromReader(context, &raw) == REDIS_OK else {
-                throw ioErrorLocked(context, command: RedisCommand("SUBSCRIBE"))
-            }
-            if raw != nil {
-                let reply = Self.copyAndFree(raw)
-                if let parts = reply.array, parts.count == 3, parts[0].string == "message", let channel = parts[1].string {
-                    return (channel, parts[2].bytes ?? [])
-                }
-                continue
-            }
-            let now = DispatchTime.now().uptimeNanoseconds
-            guard now < deadline else { return nil }
-            var descriptor = pollfd(fd: context.pointee.fd, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&descriptor, 1, Int32(min(1000, max(1, (deadline - now) / 1_000_000))))
-            if ready == 0 { continue }
-            if ready < 0 && errno == EINTR { continue }
-            guard ready > 0, redisBufferRead(context) == REDIS_OK else {
-                throw ioErrorLocked(context, command: RedisCommand("SUBSCRIBE"))
-            }
+        guard let map = cluster?.map else { return ClusterNode(host: "127.0.0.1", port: 0) }
+        if let slot, let master = map.master(of: slot) { return master }
+        if let slot {
+            cluster?.stale = true
+            throw RedisError(.server, "Redis Cluster at \(configuration.url.endpointDescription) serves no node for slot \(slot) (CLUSTERDOWN); waiting for the cluster to heal.",
+                             serverMessage: "CLUSTERDOWN slot \(slot) is not served")
         }
+        guard let first = map.masters.first else {
+            throw RedisError(.server, "Redis Cluster at \(configuration.url.endpointDescription) has no master.", serverMessage: "CLUSTERDOWN no master")
+        }
+        return first
     }
 
-    // MARK: Internals (lock held)
-
-    private func loadScriptLocked(_ script: RedisScript) throws(RedisError) {
-        let command = RedisCommand("SCRIPT", "LOAD", script.source)
-        let reply = try sendLocked(command, extraWait: 0)
-        guard let sha = reply.string, case .bulk = reply else {
-            throw serverError(reply.errorText ?? "unexpected reply to SCRIPT LOAD", what: "SCRIPT LOAD of \(script.name).lua")
+    /// The connection to `address`, dialed on first use.
+    private func node(_ address: ClusterNode) throws(RedisError) -> RedisNode {
+        lock.lock()
+        if let existing = cluster?.nodes[address] {
+            lock.unlock()
+            return existing
         }
-        scriptHashes[script.name] = sha
-    }
-
-    private func sendLocked(_ command: RedisCommand, extraWait: Double) throws(RedisError) -> RedisReply {
-        let context = try readyContextLocked()
-        if extraWait > 0 { setTimeout(context, configuration.commandTimeout + extraWait) }
-        let raw = withArgv(command.arguments) { argc, argv, lengths in
-            redisCommandArgv(context, argc, argv, lengths)
-        }
-        guard let raw else { throw ioErrorLocked(context, command: command) }
-        if extraWait > 0 { setTimeout(context, configuration.commandTimeout) }
-        return Self.copyAndFree(raw)
-    }
-
-    /// The live context, dialing again when there is none or the server closed the socket.
-    private func readyContextLocked() throws(RedisError) -> UnsafeMutablePointer<redisContext> {
-        if let context, !peerHasClosed(context) { return context }
-        dropLocked()
-        try connectLocked()
-        guard let context else {
-            throw RedisError(.unreachable, "could not reach Redis at \(configuration.url.endpointDescription) — is redis-server running there?")
-        }
-        return context
-    }
-
-    /// True when the idle socket is readable or hung up: with no command in flight that can
-    /// only mean the server closed it (or sent an error before closing).
-    private func peerHasClosed(_ context: UnsafeMutablePointer<redisContext>) -> Bool {
-        var descriptor = pollfd(fd: context.pointee.fd, events: Int16(POLLIN), revents: 0)
-        let ready = poll(&descriptor, 1, 0)
-        return ready != 0
-    }
-
-    private func connectLocked() throws(RedisError) {
-        let where_ = configuration.url.endpointDescription
-        let timeout = Self.timeval(configuration.connectTimeout)
-        let made: UnsafeMutablePointer<redisContext>?
-        switch configuration.url.endpoint {
-        case .tcp(let host, let port):
-            made = redisConnectWithTimeout(host, Int32(port), timeout)
-        case .unixSocket(let path):
-            made = redisConnectUnixWithTimeout(path, timeout)
-        }
-        guard let made else {
-            throw RedisError(.unreachable, "could not reach Redis at \(where_): out of memory while connecting.")
-        }
-        if made.pointee.err != 0 {
-            let reason = Self.errorString(made).lowercased()
-            redisFree(made)
-            throw RedisError(.unreachable, "could not reach Redis at \(where_): \(reason) — is redis-server running there?")
-        }
-        setTimeout(made, configuration.commandTimeout)
-        _ = redisEnableKeepAlive(made)
-        context = made
-        dials += 1
-        // Whatever fails from here on, the next command dials again from scratch.
+        lock.unlock()
+        let made: RedisNode
         do {
-            try handshakeLocked(made)
+            made = try RedisNode(Self.configuration(configuration, endpoint: .tcp(host: address.host, port: address.port)), scripts: scripts)
         } catch {
-            dropLocked()
+            markStale(error)
             throw error
         }
+        lock.lock()
+        defer { lock.unlock() }
+        if let raced = cluster?.nodes[address] { return raced }
+        cluster?.nodes[address] = made
+        return made
     }
 
-    /// AUTH, SELECT and the scripts, on a freshly dialed context.
-    private func handshakeLocked(_ made: UnsafeMutablePointer<redisContext>) throws(RedisError) {
-        let where_ = configuration.url.endpointDescription
+    /// A failure that may mean the topology changed (a node gone, a failover, a slot not
+    /// served) makes the next command reload the map.
+    private func markStale(_ error: RedisError) {
+        guard isCluster else { return }
+        let topology = error.isConnectionFailure || (error.serverMessage.map { $0.hasPrefix("CLUSTERDOWN") || $0.hasPrefix("READONLY") || $0.hasPrefix("MASTERDOWN") } ?? false)
+        guard topology else { return }
+        lock.lock()
+        cluster?.stale = true
+        lock.unlock()
+    }
 
-        let url = configuration.url
-        if let password = url.password {
-            var args: [any RedisArgument] = []
-            if let user = url.user { args.append(user) }
-            args.append(password)
-            let reply = try sendLocked(RedisCommand("AUTH", arguments: args), extraWait: 0)
-            if case .error(let text) = reply {
-                // The server's text never contains the password; ours neither.
-                throw RedisError(.authentication, "Redis at \(where_) refused the password: \(Self.sentence(text))")
-            }
+    /// Makes the next `refreshIfStale` reload the map at once.
+    private func forceRefresh() {
+        lock.lock()
+        cluster?.stale = true
+        cluster?.refreshedAt = 0
+        lock.unlock()
+    }
+
+    /// Reloads the slot map from any node that answers (known replicas, then masters, then the
+    /// seeds), at most every 100 ms.
+    private func refreshIfStale() throws(RedisError) {
+        lock.lock()
+        guard let state = cluster, state.stale, Self.now() - state.refreshedAt >= 0.1 else {
+            lock.unlock()
+            return
         }
-        if url.database != 0 {
-            let reply = try sendLocked(RedisCommand("SELECT", url.database), extraWait: 0)
-            if case .error(let text) = reply {
-                throw RedisError(.authentication, "Redis at \(where_) refused database \(url.database): \(text) (use a database number the server has).")
-            }
-        }
-        // Load every script on every (re)connect, so EVALSHA normally never sees NOSCRIPT.
-        if !scripts.isEmpty {
-            let names = scripts.keys.sorted()
-            let context = made
-            for name in names {
-                let status = withArgv(RedisCommand("SCRIPT", "LOAD", scripts[name]!.source).arguments) { argc, argv, lengths in
-                    redisAppendCommandArgv(context, argc, argv, lengths)
+        cluster?.refreshedAt = Self.now()
+        // Replicas first: when a master has just died, they are the ones still answering.
+        let candidates = state.map.replicas.flatMap { $0 } + state.map.masters
+        let known = state.nodes
+        lock.unlock()
+        var lastError: RedisError?
+        var addresses: [RedisURL.Endpoint] = candidates.map { .tcp(host: $0.host, port: $0.port) }
+        addresses += configuration.url.endpoints.filter { !addresses.contains($0) }
+        for endpoint in addresses {
+            do {
+                let node: RedisNode
+                if case .tcp(let host, let port) = endpoint, let existing = known[ClusterNode(host: host, port: port)] {
+                    node = existing
+                } else {
+                    node = try RedisNode(Self.configuration(configuration, endpoint: endpoint))
                 }
-                if status != REDIS_OK { throw ioErrorLocked(context, command: RedisCommand("SCRIPT", "LOAD")) }
-            }
-            for name in names {
-                var raw: UnsafeMutableRawPointer?
-                if redisGetReply(context, &raw) != REDIS_OK || raw == nil {
-                    throw ioErrorLocked(context, command: RedisCommand("SCRIPT", "LOAD"))
-                }
-                let reply = Self.copyAndFree(raw)
-                guard case .bulk = reply, let sha = reply.string else {
-                    throw serverError(reply.errorText ?? "unexpected reply", what: "SCRIPT LOAD of \(name).lua")
-                }
-                scriptHashes[name] = sha
-            }
-        }
-    }
-
-    private func dropLocked() {
-        if let context { redisFree(context) }
-        context = nil
-        scriptHashes.removeAll()
-    }
-
-    /// Turns a hiredis I/O failure into a typed error and drops the broken context.
-    private func ioErrorLocked(_ context: UnsafeMutablePointer<redisContext>, command: RedisCommand) -> RedisError {
-        let where_ = configuration.url.endpointDescription
-        let text = Self.errorString(context)
-        let protocolError = context.pointee.err == REDIS_ERR_PROTOCOL
-        let timedOut = context.pointee.err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK || text.contains("temporarily unavailable"))
-        dropLocked()
-        if protocolError {
-            return RedisError(.notRedis, "the server at \(where_) does not speak the Redis protocol (it answered \(command.name) with something else: is it an HTTP or other server? Point to a redis-server).")
-        }
-        if timedOut {
-            return RedisError(.timeout, "Redis at \(where_) did not answer \(command.name) within \(Self.seconds(configuration.commandTimeout)); the connection was closed and will be reopened on the next command.")
-        }
-        return RedisError(.connectionLost, "lost the connection to Redis at \(where_) during \(command.name): \(text.isEmpty ? "connection closed" : text.lowercased()); it will be reopened on the next command.")
-    }
-
-    private func serverError(_ text: String, command: RedisCommand) -> RedisError {
-        serverError(text, what: command.name)
-    }
-
-    private func serverError(_ text: String, what: String) -> RedisError {
-        let where_ = configuration.url.endpointDescription
-        // A server that wants a password we did not give is the user's input to fix, not the server's failure.
-        if text.hasPrefix("NOAUTH") {
-            return RedisError(.authentication, "Redis at \(where_) requires a password and none was given (\(Self.sentence(text)))", serverMessage: text)
-        }
-        return RedisError(.server, "Redis at \(where_) rejected \(what): \(Self.sentence(text))", serverMessage: text)
-    }
-
-    /// A server's error text as the end of a sentence: one final period.
-    static func sentence(_ text: String) -> String {
-        var trimmed = Substring(text)
-        while trimmed.last == "." { trimmed.removeLast() }
-        return trimmed + "."
-    }
-
-    private func setTimeout(_ context: UnsafeMutablePointer<redisContext>, _ seconds: Double) {
-        _ = redisSetTimeout(context, Self.timeval(seconds))
-    }
-
-    private static func timeval(_ seconds: Double) -> Glibc.timeval {
-        let whole = seconds.rounded(.down)
-        return Glibc.timeval(tv_sec: Int(whole), tv_usec: Int((seconds - whole) * 1_000_000))
-    }
-
-    private static func seconds(_ value: Double) -> String {
-        value == value.rounded() ? "\(Int(value))s" : "\(Int(value * 1000))ms"
-    }
-
-    private static func errorString(_ context: UnsafeMutablePointer<redisContext>) -> String {
-        withUnsafeBytes(of: context.pointee.errstr) { raw in
-            let bytes = raw.bindMemory(to: UInt8.self)
-            let end = bytes.firstIndex(of: 0) ?? bytes.count
-            return String(decoding: bytes[..<end], as: UTF8.self)
-        }
-    }
-
-    // MARK: C memory
-
-    /// Copies a reply tree into Swift values and frees it: the one place hiredis memory is released.
-    private static func copyAndFree(_ raw: UnsafeMutableRawPointer?) -> RedisReply {
-        guard let raw else { return .null }
-        let reply = raw.assumingMemoryBound(to: redisReply.self)
-        defer { freeReplyObject(raw) }
-        return copy(reply)
-    }
-
-    private static func copy(_ reply: UnsafeMutablePointer<redisReply>) -> RedisReply {
-        let value = reply.pointee
-        switch value.type {
-        case REDIS_REPLY_STRING:
-            return .bulk(bytes(value.str, value.len))
-        case REDIS_REPLY_STATUS:
-            return .status(String(decoding: bytes(value.str, value.len), as: UTF8.self))
-        case REDIS_REPLY_ERROR:
-            return .error(String(decoding: bytes(value.str, value.len), as: UTF8.self))
-        case REDIS_REPLY_INTEGER:
-            return .integer(Int64(value.integer))
-        case REDIS_REPLY_ARRAY:
-            var elements: [RedisReply] = []
-            elements.reserveCapacity(value.elements)
-            for index in 0..<value.elements {
-                if let element = value.element[index] { elements.append(copy(element)) } else { elements.append(.null) }
-            }
-            return .array(elements)
-        default:
-            return .null
-        }
-    }
-
-    private static func bytes(_ pointer: UnsafeMutablePointer<CChar>?, _ count: Int) -> [UInt8] {
-        guard let pointer, count > 0 else { return [] }
-        return Array(UnsafeRawBufferPointer(start: pointer, count: count))
-    }
-}
-
-/// Lays out an argument vector in one buffer for the hiredis `*Argv` calls, which copy it.
-private func withArgv<R>(
-    _ arguments: [[UInt8]],
-    _ body: (Int32, UnsafeMutablePointer<UnsafePointer<CChar>?>, UnsafePointer<Int>) -> R
-) -> R {
-    let total = arguments.reduce(0) { $0 + $1.count }
-    let storage = UnsafeMutablePointer<CChar>.allocate(capacity: max(total, 1))
-    let argv = UnsafeMutablePointer<UnsafePointer<CChar>?>.allocate(capacity: max(arguments.count, 1))
-    let lengths = UnsafeMutablePointer<Int>.allocate(capacity: max(arguments.count, 1))
-    defer {
-        storage.deallocate()
-        argv.deallocate()
-        lengths.deallocate()
-    }
-    var offset = 0
-    for (index, argument) in arguments.enumerated() {
-        argument.withUnsafeBytes { source in
-            if let base = source.baseAddress {
-                UnsafeMutableRawPointer(storage + offset).copyMemory(from: base, byteCount: source.count)
+                let map = try Self.loadMap(from: node)
+                lock.lock()
+                cluster?.map = map
+                cluster?.stale = false
+                // Connections to nodes that are no longer masters go; they are dialed again if needed.
+                let kept = cluster?.nodes.filter { map.masters.contains($0.key) } ?? [:]
+                cluster?.nodes = kept
+                lock.unlock()
+                return
+            } catch {
+                lastError = error
             }
         }
-        argv[index] = UnsafePointer(storage + offset)
-        lengths[index] = argument.count
-        offset += argument.count
-    }
-    return body(Int32(arguments.count), argv, lengths)
-}
-
-extension RedisReply {
-    /// The text of an error reply, or nil.
-    public var errorText: String? {
-        if case .error(let text) = self { return text }
-        return nil
+        throw lastError ?? RedisError(.unreachable, "no node of the Redis Cluster at \(configuration.url.endpointDescription) answered.")
     }
 }

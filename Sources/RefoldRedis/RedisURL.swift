@@ -2,6 +2,8 @@
 ///
 /// Accepted forms:
 /// - `redis://[[user]:password@]host[:port][/db]` — TCP; host may be a name, IPv4, or `[IPv6]`; port 6379 by default.
+/// - `redis://[[user]:password@]host:port,host:port,…[/db]` — several seed nodes of one Redis Cluster
+///   (any one that answers is enough to discover the others).
 /// - `unix:///path/to/redis.sock[?db=N]` — a Unix socket.
 ///
 /// The password is kept out of `description`, so printing a URL never leaks it.
@@ -13,6 +15,8 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var endpoint: Endpoint
+    /// More seed nodes of the same cluster, after the first (`host:port,host:port`).
+    public var seeds: [Endpoint] = []
     /// The ACL user name, if the URL has one.
     public var user: String?
     /// The password; never part of `description` or any error message.
@@ -27,8 +31,16 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
         self.database = database
     }
 
-    /// `host:port` or the socket path: what messages print.
+    /// The first endpoint and the other seeds.
+    public var endpoints: [Endpoint] { [endpoint] + seeds }
+
+    /// `host:port` or the socket path: what messages print (every seed, comma-separated).
     public var endpointDescription: String {
+        ([endpoint] + seeds).map(Self.describe).joined(separator: ",")
+    }
+
+    /// One endpoint as `host:port` or the socket path.
+    public static func describe(_ endpoint: Endpoint) -> String {
         switch endpoint {
         case .tcp(let host, let port):
             return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
@@ -127,6 +139,15 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
             let dbText = rest[rest.index(after: slash)...]
             if !dbText.isEmpty { database = try RedisURL.parseDatabase(String(dbText), invalid) }
         }
+        var endpoints: [Endpoint] = []
+        for one in hostPort.split(separator: ",", omittingEmptySubsequences: false) {
+            endpoints.append(try RedisURL.parseHostPort(one, invalid))
+        }
+        self.init(endpoint: endpoints[0], user: user, password: password, database: database)
+        seeds = Array(endpoints.dropFirst())
+    }
+
+    private static func parseHostPort(_ hostPort: Substring, _ invalid: (String) -> RedisError) throws(RedisError) -> Endpoint {
         var host: Substring
         var portText: Substring?
         if hostPort.hasPrefix("[") {
@@ -154,7 +175,7 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
             }
             port = value
         }
-        self.init(endpoint: .tcp(host: String(host), port: port), user: user, password: password, database: database)
+        return .tcp(host: String(host), port: port)
     }
 
     private static func parseDatabase(_ text: String, _ invalid: (String) -> RedisError) throws(RedisError) -> Int {

@@ -133,7 +133,7 @@ public enum DistributedRebuild {
     static func connect(_ redis: RedisTarget, hooks: Hooks) throws -> CoordinationClient {
         var told = false
         return try CoordinationClient.connect(
-            configuration: redis.configuration, budget: OutageBudget(seconds: 30, retryUnreachable: false),
+            configuration: redis.configuration, budget: OutageBudget(seconds: 30, retryUnreachable: false), refuseEviction: true,
             shouldStop: { hooks.signal() != nil },
             onRetry: { error, _ in
                 if !told { hooks.warn("Redis at \(redis.display) is not ready (\(error.redis?.serverMessage ?? error.message)); waiting up to 30 s") }

@@ -77,14 +77,19 @@ public final class LiveRunner: Sendable {
         // Inside `refold serve` (waitForRedis) the HTTP side must stay up and report unhealthy,
         // so the live service keeps waiting for Redis instead.
         var connected: CoordinationClient?
+        var lastProblem = ""
         while connected == nil {
             do {
                 connected = try CoordinationClient.connect(
-                    configuration: redis, budget: OutageBudget(seconds: options.outageTolerance, retryUnreachable: options.waitForRedis), shouldStop: shouldStop,
+                    configuration: redis, budget: OutageBudget(seconds: options.outageTolerance, retryUnreachable: options.waitForRedis), refuseEviction: true, shouldStop: shouldStop,
                     onRetry: { [logger] error, _ in logger.warning("Redis is not ready yet; waiting", metadata: ["refold.error": "\(error.message)"]) })
             } catch {
                 if shouldStop() { return }
                 guard options.waitForRedis else { throw error }
+                if "\(error)" != lastProblem {
+                    lastProblem = "\(error)"
+                    logger.warning("the live service cannot use Redis yet; retrying every second", metadata: ["refold.error": "\(error)"])
+                }
                 pause(1, shouldStop: shouldStop)
             }
         }

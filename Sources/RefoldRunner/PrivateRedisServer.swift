@@ -61,7 +61,7 @@ public final class PrivateRedisServer: Sendable {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    static func which(_ name: String) -> String? {
+    public static func which(_ name: String) -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
         for directory in path.split(separator: ":") + ["/usr/bin", "/usr/sbin", "/bin", "/usr/local/bin"] {
             let candidate = "\(directory)/\(name)"

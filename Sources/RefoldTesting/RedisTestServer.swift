@@ -14,12 +14,15 @@ public final class RedisTestServer: Sendable {
     public let port: Int
     public let directory: URL
     private let appendOnly: Bool
+    private let settings: [String]
     private let process = Mutex<ChildProcess?>(nil)
 
-    /// Starts a server. `appendOnly` turns on AOF with `appendfsync everysec` (crash tests).
-    public init(port: Int? = nil, appendOnly: Bool = false) throws {
+    /// Starts a server. `appendOnly` turns on AOF with `appendfsync everysec` (crash tests);
+    /// `settings` are added to every start (e.g. `--cluster-enabled yes`).
+    public init(port: Int? = nil, appendOnly: Bool = false, settings: [String] = []) throws {
         self.port = try port ?? FreePort.find()
         self.appendOnly = appendOnly
+        self.settings = settings
         self.directory = try TemporaryDirectory.make(prefix: "refold-redis")
         try start()
     }
@@ -40,7 +43,7 @@ public final class RedisTestServer: Sendable {
             "--daemonize", "no", "--logfile", directory.appendingPathComponent("redis.log").path,
         ]
         arguments += appendOnly ? ["--appendonly", "yes", "--appendfsync", "everysec"] : ["--appendonly", "no"]
-        arguments += extra
+        arguments += settings + extra
         let child = try ChildProcess(
             executable: try Programs.find("redis-server").path, arguments: arguments,
             standardOutput: .null, standardError: .null)

@@ -131,6 +131,11 @@ import Testing
         let job = try Self.request("GET", base + (replay.headers["location"] ?? "/"))
         #expect(job.status == 200 && job.body["projection"] as? String == "order_summary", "\(job.text)")
 
+        let listed = try Self.request("GET", base + "/v1/projections")
+        #expect(listed.status == 200 && listed.body["projections"] as? [String] == ["order_summary"], "\(listed.text)")
+        let jobs = try Self.request("GET", base + "/v1/jobs?recent=5")
+        #expect(jobs.status == 200 && jobs.body["running"] is [Any] && jobs.body["recent"] is [Any], "\(jobs.text)")
+
         let metrics = try Self.request("GET", base + "/metrics")
         #expect(metrics.status == 200 && metrics.text.contains("refold_live_rows_total"))
         let page = try Self.request("GET", base + "/")
@@ -152,6 +157,8 @@ import Testing
             ("POST", "/v1/replays", [:], #"{"projection":"order_summary","kind":"everything"}"#, 422),
             ("POST", "/v1/replays", [:], #"{"projection":"order_summary","kind":"rebuild","aggregates":"a"}"#, 422),
             ("GET", "/v1/jobs/no-such-job", [:], nil, 404),
+            ("GET", "/v1/jobs?recent=101", [:], nil, 400),
+            ("GET", "/v1/jobs?recent=x", [:], nil, 400),
             ("DELETE", "/v1/jobs/no-such-job", [:], nil, 404),
             ("GET", "/v1/nothing-here", [:], nil, 404),
         ]

@@ -1,0 +1,167 @@
+import Foundation
+import RefoldTesting
+import Synchronization
+
+/// A small TCP proxy for fault tests: listens on `host:port` and forwards each connection to
+/// `upstreamHost:upstreamPort`, optionally delaying every chunk, resetting connections at random,
+/// or holding all traffic (bytes wait until `hold(false)`). This kernel has no `netem`, so a slow,
+/// flaky link is this proxy between a "host" and its server.
+///
+/// ```swift
+/// let proxy = try TCPProxy(listenHost: "10.77.1.1", upstreamPort: redis.port)
+/// proxy.configure(delayMilliseconds: 20, resetProbability: 0.02)
+/// ```
+public final class TCPProxy: Sendable {
+    public let host: String
+    public let port: Int
+    private let upstreamHost: String
+    private let upstreamPort: Int
+    private let listener: Int32
+    private let state = Mutex<State>(State())
+    private let stopped = Atomic<Bool>(false)
+
+    struct State {
+        var delayMilliseconds = 0
+        var resetProbability = 0.0
+        var held = false
+        var sockets: Set<Int32> = []
+        var resets = 0
+        var connections = 0
+    }
+
+    /// Listens now (port 0: any free port, read `port`).
+    public init(listenHost: String = "127.0.0.1", port: Int = 0, upstreamHost: String = "127.0.0.1", upstreamPort: Int) throws {
+        host = listenHost
+        self.upstreamHost = upstreamHost
+        self.upstreamPort = upstreamPort
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TestingError("proxy: socket() failed (\(errno))") }
+        var on: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
+        var address = Self.address(listenHost, port)
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard bound == 0, listen(fd, 128) == 0 else {
+            close(fd)
+            throw TestingError("proxy: cannot listen on \(listenHost):\(port) (\(errno))")
+        }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        self.port = Int(UInt16(bigEndian: address.sin_port))
+        listener = fd
+        let thread = Thread { [self] in acceptLoop() }
+        thread.name = "tcp-proxy-accept"
+        thread.start()
+    }
+
+    deinit { stop() }
+
+    /// Delay per forwarded chunk, and the chance that a chunk resets its connection instead.
+    public func configure(delayMilliseconds: Int, resetProbability: Double) {
+        state.withLock {
+            $0.delayMilliseconds = delayMilliseconds
+            $0.resetProbability = resetProbability
+        }
+    }
+
+    /// Holds every byte in both directions until released (a link that stalls, sockets open).
+    public func hold(_ held: Bool) {
+        state.withLock { $0.held = held }
+    }
+
+    /// Connections reset on purpose so far, and connections accepted.
+    public var counts: (resets: Int, connections: Int) { state.withLock { ($0.resets, $0.connections) } }
+
+    public func stop() {
+        guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        shutdown(listener, Int32(SHUT_RDWR))
+        close(listener)
+        let sockets = state.withLock { state -> Set<Int32> in
+            defer { state.sockets = [] }
+            return state.sockets
+        }
+        for socket in sockets { shutdown(socket, Int32(SHUT_RDWR)) }
+    }
+
+    static func address(_ host: String, _ port: Int) -> sockaddr_in {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr(host)
+        return address
+    }
+
+    private func acceptLoop() {
+        while !stopped.load(ordering: .acquiring) {
+            let client = accept(listener, nil, nil)
+            if client < 0 {
+                if errno == EINTR { continue }
+                return
+            }
+            let upstream = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = Self.address(upstreamHost, upstreamPort)
+            let connected = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(upstream, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            guard upstream >= 0, connected == 0 else {
+                close(client)
+                if upstream >= 0 { close(upstream) }
+                continue
+            }
+            state.withLock {
+                $0.sockets.insert(client)
+                $0.sockets.insert(upstream)
+                $0.connections += 1
+            }
+            let pumps = PumpCount()
+            for (from, to) in [(client, upstream), (upstream, client)] {
+                let pump = Thread { [self] in
+                    self.pump(from: from, to: to)
+                    // The last pump out closes both sockets (never one the other still uses).
+                    if pumps.value.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
+                        state.withLock {
+                            $0.sockets.remove(client)
+                            $0.sockets.remove(upstream)
+                        }
+                        close(client)
+                        close(upstream)
+                    }
+                }
+                pump.name = "tcp-proxy-pump"
+                pump.start()
+            }
+        }
+    }
+
+    /// Copies one direction until either side closes, then shuts both sockets down.
+    private func pump(from: Int32, to: Int32) {
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        defer {
+            shutdown(to, Int32(SHUT_RDWR))
+            shutdown(from, Int32(SHUT_RDWR))
+        }
+        while !stopped.load(ordering: .acquiring) {
+            let count = recv(from, &buffer, buffer.count, 0)
+            if count <= 0 { return }
+            while state.withLock({ $0.held }) && !stopped.load(ordering: .acquiring) { usleep(5_000) }
+            let (delay, reset) = state.withLock { ($0.delayMilliseconds, $0.resetProbability) }
+            if delay > 0 { usleep(UInt32(delay) * 1000) }
+            if reset > 0, Double.random(in: 0..<1) < reset {
+                // RST, not FIN: SO_LINGER 0 then close.
+                var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+                setsockopt(from, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+                setsockopt(to, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+                state.withLock { $0.resets += 1 }
+                return
+            }
+            var sent = 0
+            while sent < count {
+                let n = buffer.withUnsafeBytes { send(to, $0.baseAddress! + sent, count - sent, Int32(MSG_NOSIGNAL)) }
+                if n <= 0 { return }
+                sent += n
+            }
+        }
+    }
+}
+
+/// How many of a connection's two pumps still run.
+final class PumpCount: Sendable {
+    let value = Atomic<Int>(2)
+}
