@@ -71,6 +71,39 @@ import Testing
         #expect(try dump(path) == singleNodeRows())
     }
 
+    @Test func askAndMovedRedirectsAreFollowedDuringASlotMigration() throws {
+        let cluster = try RedisTestCluster()
+        let client = try RedisConnection(RedisConfiguration(url: RedisURL(parsing: cluster.url)))
+        let key = "refold:{migrating-\(UUID().uuidString.prefix(6))}:job"
+        let slot = ClusterSlots.slot(of: key)
+        let source = try cluster.master(ofKey: key)
+        let masters = try client.masters()
+        let target = try #require(masters.first { $0.port != source.port })
+        func direct(_ port: Int) throws -> RedisConnection {
+            try RedisConnection(RedisConfiguration(url: RedisURL(parsing: "redis://127.0.0.1:\(port)")), routing: .thisNodeOnly)
+        }
+        let sourceID = try #require(try direct(source.port).send(RedisCommand("CLUSTER", "MYID")).string)
+        let targetID = try #require(try direct(target.port).send(RedisCommand("CLUSTER", "MYID")).string)
+        // The slot is being moved: the source answers ASK for keys it does not have.
+        try direct(target.port).send(RedisCommand("CLUSTER", "SETSLOT", slot, "IMPORTING", sourceID))
+        try direct(source.port).send(RedisCommand("CLUSTER", "SETSLOT", slot, "MIGRATING", targetID))
+        try client.send(RedisCommand("SET", key, "asked"))
+        #expect(try client.send(RedisCommand("GET", key)).string == "asked")
+        // The key went to the importing node (ASKING + SET there), not the source.
+        // (the source, asked directly, redirects with ASK: it does not hold the key).
+        do {
+            _ = try direct(source.port).send(RedisCommand("GET", key))
+            Issue.record("the source node answered for a key it should not hold")
+        } catch {
+            #expect((error as? RedisError)?.serverMessage?.hasPrefix("ASK \(slot) ") == true, "\(error)")
+        }
+        // The move completes: every master now says the target owns the slot; the client's map
+        // still names the source, which answers MOVED, and the client follows and learns.
+        for master in masters { try direct(master.port).send(RedisCommand("CLUSTER", "SETSLOT", slot, "NODE", targetID)) }
+        #expect(try client.send(RedisCommand("GET", key)).string == "asked")
+        #expect(try client.master(ofKey: key)?.port == target.port)
+    }
+
     @Test func manyJobsAtOnceSpreadOverTheMasters() throws {
         let cluster = try RedisTestCluster()
         let run = try RefoldRun.run(["bench", "coordination", "--tasks", "3200", "--workers", "2", "--jobs", "16", "--redis", cluster.url, "--json"])

@@ -111,6 +111,20 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: elsewhere))
     }
 
+    @Test func aRedisThatMayEvictKeysIsRefusedWithTheReasonBeforeAnythingIsWritten() throws {
+        let redis = try RedisTestServer(settings: ["--maxmemory-policy", "volatile-lru"])
+        let app = try copyOfEvents()
+        let before = try bytes(app)
+        let rebuild = try RefoldRun.run(["rebuild", "order_summary", "--events", app, "--workers", "1", "--redis", redis.url])
+        #expect(rebuild.code == 2, "\(rebuild.stderr)")
+        #expect(rebuild.stderr.contains("maxmemory-policy volatile-lru") && rebuild.stderr.contains("noeviction"), "\(rebuild.stderr)")
+        #expect(try bytes(app) == before)
+        let worker = try RefoldRun.run(["worker", "--redis", redis.url], timeout: 60)
+        #expect(worker.code == 2 && worker.stderr.contains("maxmemory-policy volatile-lru"), "\(worker.stderr)")
+        let keys = try RedisConnection(RedisConfiguration(url: RedisURL(parsing: redis.url))).send(RedisCommand("DBSIZE"))
+        #expect(keys.int == 0, "nothing was written to the evicting Redis")
+    }
+
     @Test func aForeignClientCompletingTasksWithJunkIsNotSwappedIn() throws {
         let redis = try RedisTestServer()
         let client = try coordination(redis.url)
