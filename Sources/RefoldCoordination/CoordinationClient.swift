@@ -161,6 +161,24 @@ public final class CoordinationClient: Sendable {
         try run(ReleaseScript(lease: lease, reason: reason)) == .released
     }
 
+    /// After a claim whose reply was lost (the connection broke after sending it): the tasks
+    /// that Redis says `worker` holds but the worker never heard of are handed back at once,
+    /// without spending an attempt, instead of waiting for their leases to expire and counting
+    /// an attempt each (three such losses would bury a task on a flaky link). Best effort: what
+    /// cannot be handed back now is reaped when its lease expires. Returns how many went back.
+    @discardableResult
+    public func handBackLostClaims(jobID: String, worker: String) throws(CoordinationError) -> Int {
+        let keys = JobKeys(jobID: jobID)
+        var handed = 0
+        for (task, owner) in try hashRecords(keys.owners) where String(decoding: owner, as: UTF8.self) == worker {
+            guard try command(RedisCommand("HGET", keys.states, task)).string == TaskState.leased.rawValue,
+                  let token = try command(RedisCommand("HGET", keys.all[4], task)).string else { continue }
+            let lease = TaskLease(jobID: jobID, taskID: task, token: token, attempt: 0, deadlineMilliseconds: 0, spec: "")
+            if try release(lease: lease, reason: "worker \(worker): the reply to its claim was lost on the way; handed back") { handed += 1 }
+        }
+        return handed
+    }
+
     /// Moves up to `limit` expired leases back to the queue or to the dead letters.
     @discardableResult
     public func reap(jobID: String, limit: Int = 1000) throws(CoordinationError) -> ReapOutcome {

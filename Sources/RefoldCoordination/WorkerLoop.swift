@@ -87,7 +87,7 @@ public final class WorkerLoop: Sendable {
                 logger.info("worker stopping: it completed its --max-tasks", metadata: ["refold.max_tasks": "\(limit)"])
                 return
             }
-            do {
+            do throws(CoordinationError) {
                 let indexed = options.onlyJob == nil ? try client.indexedJobs() : []
                 var worked = false
                 visiting: for jobID in machine.jobsToVisit(indexed: indexed, now: MonotonicClock.seconds()) where !shouldStop() {
@@ -110,7 +110,17 @@ public final class WorkerLoop: Sendable {
                     }
                     guard let handler = handlers[jobID] else { continue }
                     if machine.shouldReap(jobID, now: MonotonicClock.seconds()) { _ = try client.reap(jobID: jobID) }
-                    let outcome = try client.claim(jobID: jobID, worker: options.workerID, count: claimCount(handler.claimBatch), leaseMilliseconds: options.leaseMilliseconds)
+                    let outcome: ClaimOutcome
+                    do throws(CoordinationError) {
+                        outcome = try client.claim(jobID: jobID, worker: options.workerID, count: claimCount(handler.claimBatch), leaseMilliseconds: options.leaseMilliseconds)
+                    } catch {
+                        // The claim may have run with its reply lost: hand back what it leased.
+                        let mayHaveRun = error.redis?.code == .connectionLost || error.redis?.code == .timeout
+                        if mayHaveRun, let handed = try? client.handBackLostClaims(jobID: jobID, worker: options.workerID), handed > 0 {
+                            logger.info("handed back tasks whose claim reply was lost", metadata: ["refold.job": "\(jobID)", "refold.tasks": "\(handed)"])
+                        }
+                        throw error
+                    }
                     switch machine.afterClaim(jobID, outcome) {
                     case .forget(let stopWorker):
                         handlers[jobID] = nil

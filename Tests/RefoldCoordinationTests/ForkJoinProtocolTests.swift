@@ -259,6 +259,24 @@ import Testing
         #expect(try coordinator.complete(jobID: job, worker: "w2", completions: [TaskCompletion(lease: second, events: 0, result: "")]).fired)
     }
 
+    @Test func tasksLeasedByAClaimWhoseReplyWasLostAreHandedBackWithoutSpendingAnAttempt() throws {
+        let server = try RedisTestServer()
+        let coordinator = try client(server.url)
+        let job = jobID()
+        try coordinator.fork(jobID: job, settings: settings(), tasks: tasks(10))
+        // "w" claims three tasks and never hears back; "other" holds one of its own.
+        _ = try coordinator.claim(jobID: job, worker: "w", count: 3)
+        let kept = leases(try coordinator.claim(jobID: job, worker: "other", count: 1))
+        #expect(try coordinator.handBackLostClaims(jobID: job, worker: "w") == 3)
+        let status = try #require(try coordinator.status(jobID: job))
+        #expect(status.ready == 9 && status.leased == 1 && status.releases == 3)
+        #expect(try coordinator.tasks(jobID: job).filter { $0.value.state == .leased }.map(\.key) == kept.map(\.taskID))
+        // The next claims are first attempts again.
+        let again = leases(try coordinator.claim(jobID: job, worker: "w2", count: 3))
+        #expect(again.count == 3 && again.allSatisfy { $0.attempt == 1 })
+        #expect(try coordinator.handBackLostClaims(jobID: job, worker: "w") == 0)
+    }
+
     @Test func tokensStayUniqueAcrossARestartThatLosesWrites() throws {
         let server = try RedisTestServer(appendOnly: true)
         let coordinator = try client(server.url)

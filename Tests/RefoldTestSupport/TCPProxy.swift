@@ -3,13 +3,14 @@ import RefoldTesting
 import Synchronization
 
 /// A small TCP proxy for fault tests: listens on `host:port` and forwards each connection to
-/// `upstreamHost:upstreamPort`, optionally delaying every chunk, resetting connections at random,
-/// or holding all traffic (bytes wait until `hold(false)`). This kernel has no `netem`, so a slow,
+/// `upstreamHost:upstreamPort`, optionally delaying every chunk, resetting the connection of
+/// one chunk in N on average (a seeded generator: not periodic, so a client that replays the
+/// same steps after each reset cannot fall in step with the faults forever), or holding all traffic (bytes wait until `hold(false)`). This kernel has no `netem`, so a slow,
 /// flaky link is this proxy between a "host" and its server.
 ///
 /// ```swift
 /// let proxy = try TCPProxy(listenHost: "10.77.1.1", upstreamPort: redis.port)
-/// proxy.configure(delayMilliseconds: 20, resetProbability: 0.02)
+/// proxy.configure(delayMilliseconds: 20, resetEvery: 25)
 /// ```
 public final class TCPProxy: Sendable {
     public let host: String
@@ -22,7 +23,9 @@ public final class TCPProxy: Sendable {
 
     struct State {
         var delayMilliseconds = 0
-        var resetProbability = 0.0
+        var resetEvery = 0
+        var chunks = 0
+        var random = SeededGenerator(seed: 0x5EED)
         var held = false
         var sockets: Set<Int32> = []
         var resets = 0
@@ -55,11 +58,12 @@ public final class TCPProxy: Sendable {
 
     deinit { stop() }
 
-    /// Delay per forwarded chunk, and the chance that a chunk resets its connection instead.
-    public func configure(delayMilliseconds: Int, resetProbability: Double) {
+    /// Delay per forwarded chunk; one chunk in `resetEvery` on average (0: none) resets its
+    /// connection (both sides see a TCP RST) instead of being forwarded.
+    public func configure(delayMilliseconds: Int, resetEvery: Int) {
         state.withLock {
             $0.delayMilliseconds = delayMilliseconds
-            $0.resetProbability = resetProbability
+            $0.resetEvery = resetEvery
         }
     }
 
@@ -141,9 +145,12 @@ public final class TCPProxy: Sendable {
             let count = recv(from, &buffer, buffer.count, 0)
             if count <= 0 { return }
             while state.withLock({ $0.held }) && !stopped.load(ordering: .acquiring) { usleep(5_000) }
-            let (delay, reset) = state.withLock { ($0.delayMilliseconds, $0.resetProbability) }
+            let (delay, reset) = state.withLock { state -> (Int, Bool) in
+                state.chunks += 1
+                return (state.delayMilliseconds, state.resetEvery > 0 && Int.random(in: 0..<state.resetEvery, using: &state.random) == 0)
+            }
             if delay > 0 { usleep(UInt32(delay) * 1000) }
-            if reset > 0, Double.random(in: 0..<1) < reset {
+            if reset {
                 // RST, not FIN: SO_LINGER 0 then close.
                 var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
                 setsockopt(from, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
@@ -164,4 +171,17 @@ public final class TCPProxy: Sendable {
 /// How many of a connection's two pumps still run.
 final class PumpCount: Sendable {
     let value = Atomic<Int>(2)
+}
+
+/// SplitMix64: a small seeded generator, so fault patterns do not depend on the system's.
+struct SeededGenerator: RandomNumberGenerator, Sendable {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
 }
