@@ -1,5 +1,6 @@
 import Foundation
 import RefoldCoordination
+import RefoldProcess
 import RefoldRedis
 import RefoldSQLite
 import RefoldTestSupport
@@ -102,6 +103,34 @@ import Testing
         for master in masters { try direct(master.port).send(RedisCommand("CLUSTER", "SETSLOT", slot, "NODE", targetID)) }
         #expect(try client.send(RedisCommand("GET", key)).string == "asked")
         #expect(try client.master(ofKey: key)?.port == target.port)
+    }
+
+    @Test func theLiveServiceAndVersionCheckedReadsWorkOnACluster() throws {
+        let cluster = try RedisTestCluster()
+        let path = try events("live.db")
+        let built = try RefoldRun.run(["rebuild", "order_summary", "--events", path, "--inline"])
+        #expect(built.code == 0, "\(built.stderr)")
+        let port = try FreePort.find()
+        let server = try RefoldRun.start(["serve", "--events", path, "--redis", cluster.url, "--port", String(port)])
+        defer { server.child.signal(SIGTERM); _ = try? server.finish(timeout: 30) }
+        let base = "http://127.0.0.1:\(port)"
+        try Deadline.wait(seconds: 60, "serve to be healthy on the cluster") { (try? HTTPTests.request("GET", base + "/health").status) == 200 }
+        let firstRow = try dump(path).split(separator: "\n").first ?? ""
+        let id = String(firstRow.prefix { $0 != "|" })
+        // The live service leads through the cluster (its lock is a key in its own slot)…
+        try Deadline.wait(seconds: 60, "the live service to lead") {
+            (try HTTPTests.request("GET", base + "/v1/projections/order_summary").body["leader"] as? [String: Any]) != nil
+        }
+        // …and an append's row is read back at its version: the wake-up travels by PUBLISH,
+        // which the cluster delivers to the node the server subscribed on.
+        for _ in 0..<5 {
+            let appended = try HTTPTests.request("POST", base + "/v1/aggregates/\(id)/events", body: #"{"type":"App\\Events\\ItemAdded","data":{"sku":"C","qty":1,"price_cents":1}}"#)
+            let version = try #require(appended.body["version"] as? Int, "\(appended.text)")
+            let read = try HTTPTests.request("GET", base + "/v1/projections/order_summary/rows/\(id)", headers: ["Refold-Min-Version": String(version), "Refold-Wait": "20000"])
+            #expect(read.status == 200 && read.body["version"] as? Int == version, "\(read.text)")
+        }
+        let lag = try RefoldRun.run(["lag", "order_summary", "--events", path, "--redis", cluster.url])
+        #expect(lag.code == 0 && lag.stdout.contains("0 aggregates have a written version above their row's"), "\(lag.stdout) \(lag.stderr)")
     }
 
     @Test func manyJobsAtOnceSpreadOverTheMasters() throws {
