@@ -47,4 +47,11 @@ extension CoordinationError {
 
     /// True when Redis could not be reached at all (nothing listens there, or no route).
     public var isUnreachable: Bool { redis?.code == .unreachable }
+
+    /// True when the command was sent but its reply never came (the connection broke or timed
+    /// out): it may have run.
+    public var mayHaveRun: Bool {
+        guard let code = redis?.code else { return false }
+        return code == .connectionLost || code == .timeout
+    }
 }

@@ -87,7 +87,7 @@ public final class WorkerLoop: Sendable {
                 logger.info("worker stopping: it completed its --max-tasks", metadata: ["refold.max_tasks": "\(limit)"])
                 return
             }
-            do throws(CoordinationError) {
+            do {
                 let indexed = options.onlyJob == nil ? try client.indexedJobs() : []
                 var worked = false
                 visiting: for jobID in machine.jobsToVisit(indexed: indexed, now: MonotonicClock.seconds()) where !shouldStop() {
@@ -110,17 +110,7 @@ public final class WorkerLoop: Sendable {
                     }
                     guard let handler = handlers[jobID] else { continue }
                     if machine.shouldReap(jobID, now: MonotonicClock.seconds()) { _ = try client.reap(jobID: jobID) }
-                    let outcome: ClaimOutcome
-                    do throws(CoordinationError) {
-                        outcome = try client.claim(jobID: jobID, worker: options.workerID, count: claimCount(handler.claimBatch), leaseMilliseconds: options.leaseMilliseconds)
-                    } catch {
-                        // The claim may have run with its reply lost: hand back what it leased.
-                        let mayHaveRun = error.redis?.code == .connectionLost || error.redis?.code == .timeout
-                        if mayHaveRun, let handed = try? client.handBackLostClaims(jobID: jobID, worker: options.workerID), handed > 0 {
-                            logger.info("handed back tasks whose claim reply was lost", metadata: ["refold.job": "\(jobID)", "refold.tasks": "\(handed)"])
-                        }
-                        throw error
-                    }
+                    let outcome = try claim(client, jobID: jobID, count: claimCount(handler.claimBatch))
                     switch machine.afterClaim(jobID, outcome) {
                     case .forget(let stopWorker):
                         handlers[jobID] = nil
@@ -151,6 +141,26 @@ public final class WorkerLoop: Sendable {
                     Thread.sleep(forTimeInterval: after)
                 }
             }
+        }
+    }
+
+    /// Claims; when the connection broke after the claim was sent (it may have run, its reply
+    /// lost), hands back whatever Redis says this worker holds, then rethrows.
+    private func claim(_ client: CoordinationClient, jobID: String, count: Int) throws(CoordinationError) -> ClaimOutcome {
+        // Written with a Result and `mayHaveRun`: a typed catch comparing the nested
+        // `error.redis?.code` before rethrowing crashed the 6.3 optimizer in release builds.
+        let result = Result { () throws(CoordinationError) -> ClaimOutcome in
+            try client.claim(jobID: jobID, worker: options.workerID, count: count, leaseMilliseconds: options.leaseMilliseconds)
+        }
+        if case .failure(let error) = result, error.mayHaveRun {
+            handBack(client, jobID: jobID)
+        }
+        return try result.get()
+    }
+
+    private func handBack(_ client: CoordinationClient, jobID: String) {
+        if let handed = try? client.handBackLostClaims(jobID: jobID, worker: options.workerID), handed > 0 {
+            logger.info("handed back tasks whose claim reply was lost", metadata: ["refold.job": "\(jobID)", "refold.tasks": "\(handed)"])
         }
     }
 
