@@ -132,7 +132,7 @@ let package = Package(
 
         // Tests. The fixture is a user's binary in miniature: its own projections, refold's CLI.
         .executableTarget(name: "refold-fixture", dependencies: ["RefoldCLI", "RefoldCore", "RefoldOrderSummary"], path: "Tests/RefoldFixture", swiftSettings: strict),
-        .target(name: "RefoldTestSupport", dependencies: ["RefoldTesting", "RefoldRedis", "RefoldProcess", "RefoldPostgres", "RefoldMySQL", "RefoldStore"], path: "Tests/RefoldTestSupport", swiftSettings: strict),
+        .target(name: "RefoldTestSupport", dependencies: ["RefoldTesting", "RefoldRedis", "RefoldProcess", "RefoldPostgres", "RefoldMySQL", "RefoldStore", "RefoldRunner"], path: "Tests/RefoldTestSupport", swiftSettings: strict),
         .testTarget(name: "RefoldJSONTests", dependencies: ["RefoldJSON"], swiftSettings: strict),
         .testTarget(name: "RefoldHTTPTests", dependencies: ["RefoldHTTP", "RefoldRedis", "RefoldTestSupport", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "RefoldStoreTests", dependencies: ["RefoldStore"], swiftSettings: strict),

@@ -205,6 +205,9 @@ public struct RefoldServer: Sendable {
                 aggregates.append(id)
             }
         }
+        if kind == .catchup && !aggregates.isEmpty {
+            throw Problem(.unprocessableContent, "bad aggregates", "\"aggregates\" go with \"kind\": \"rebuild\" (a replay of those aggregates); a catch-up takes none.")
+        }
         let resources = self.resources
         let ids = aggregates
         let reply = try await pool.run { try resources.request(projection: projection, kind: kind, aggregates: ids) }
@@ -307,6 +310,8 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as HTTPError {
             return Self.response(error.status, error.status.reasonPhrase, error.body ?? "\(request.method) \(request.uri.path) is not part of the API (see docs/openapi.yaml).")
         } catch let error as CoordinationError {
+            // A script's argument check ("ERR refold: <script>: …") is the caller's input.
+            if error.redis?.serverMessage?.hasPrefix("ERR refold:") == true { return Self.response(.badRequest, "bad input", error.message) }
             switch error.code {
             case .invalidArgument, .jobMissing: return Self.response(.badRequest, "bad input", error.message)
             case .jobClosed, .jobExists: return Self.response(.conflict, "conflict", error.message)

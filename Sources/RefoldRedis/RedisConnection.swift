@@ -2,7 +2,7 @@ import Foundation
 
 /// A synchronous Redis client for one server or a whole Redis Cluster, over hiredis.
 ///
-/// The same URL works for both: on connecting, the client asks the server (`INFO cluster`)
+/// The same URL works for both: on connecting, the client asks the server (`CLUSTER SLOTS`)
 /// whether it is part of a cluster. A single server gets one `RedisNode` connection. A cluster
 /// gets a slot map (`CLUSTER SLOTS`) and one connection per node it talks to: each command
 /// goes to the master of its key's slot (scripts by their first key; a job's keys share the
@@ -78,13 +78,21 @@ public final class RedisConnection: @unchecked Sendable {
             isCluster = false
             return
         }
-        let info = try connected.send(RedisCommand("INFO", "cluster"))
-        isCluster = info.string?.contains("cluster_enabled:1") == true
-        if isCluster {
+        // CLUSTER SLOTS both tells a cluster (an array) from a single server ("cluster support
+        // disabled") and gives the map. A user whose ACL does not allow it gets NOPERM: such a
+        // server is treated as a single one (on a cluster, MOVED then says what to grant).
+        var slots: RedisReply?
+        do {
+            slots = try connected.send(RedisCommand("CLUSTER", "SLOTS"))
+        } catch {
+            guard error.code == .server, !error.isTransientReply else { throw error }
+        }
+        isCluster = slots?.array != nil
+        if let slots, isCluster {
             if configuration.url.database != 0 {
                 throw RedisError(.authentication, "Redis at \(configuration.url.endpointDescription) is a cluster, which has only database 0: drop /\(configuration.url.database) from the URL.")
             }
-            let map = try Self.loadMap(from: connected)
+            let map = try Self.map(slots, from: connected)
             cluster = ClusterState(map: map, nodes: [:], refreshedAt: Self.now())
         }
     }
@@ -99,13 +107,28 @@ public final class RedisConnection: @unchecked Sendable {
     static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
     private static func loadMap(from node: RedisNode) throws(RedisError) -> ClusterSlotMap {
+        try map(try node.send(RedisCommand("CLUSTER", "SLOTS")), from: node)
+    }
+
+    private static func map(_ reply: RedisReply, from node: RedisNode) throws(RedisError) -> ClusterSlotMap {
         let host: String
         if case .tcp(let name, _) = node.configuration.url.endpoint { host = name } else { host = "127.0.0.1" }
-        let map = try ClusterSlotMap(clusterSlots: try node.send(RedisCommand("CLUSTER", "SLOTS")), fallbackHost: host)
+        let map = try ClusterSlotMap(clusterSlots: reply, fallbackHost: host)
         guard map.coveredSlots > 0 else {
             throw RedisError(.server, "Redis Cluster at \(node.configuration.url.endpointDescription) serves no slot yet (CLUSTERDOWN); is the cluster created?", serverMessage: "CLUSTERDOWN no slot is served")
         }
         return map
+    }
+
+    /// A single-server connection that meets `MOVED`: the server is a cluster node after all
+    /// (this user may not run `CLUSTER SLOTS`). Says so instead of a bare redirect.
+    private func single<R>(_ body: () throws(RedisError) -> R) throws(RedisError) -> R {
+        do {
+            return try body()
+        } catch {
+            guard let text = error.serverMessage, ClusterRedirect(text) != nil else { throw error }
+            throw RedisError(.server, "Redis at \(configuration.url.endpointDescription) is part of a Redis Cluster (it answered \(text.prefix(40))), but this client could not load the slot map: give the Redis user the CLUSTER SLOTS command (ACL +cluster|slots).", serverMessage: text)
+        }
     }
 
     // MARK: Commands
@@ -115,7 +138,7 @@ public final class RedisConnection: @unchecked Sendable {
     /// - Parameter extraWait: seconds to add to the command timeout, for blocking commands (`BLPOP … 5`).
     @discardableResult
     public func send(_ command: RedisCommand, extraWait: Double = 0) throws(RedisError) -> RedisReply {
-        guard isCluster else { return try seed.send(command, extraWait: extraWait) }
+        guard isCluster else { return try single { () throws(RedisError) in try seed.send(command, extraWait: extraWait) } }
         return try routed(slot: ClusterSlots.slot(of: command)) { node, asking throws(RedisError) in
             try node.send(command, extraWait: extraWait, asking: asking)
         }
@@ -156,7 +179,7 @@ public final class RedisConnection: @unchecked Sendable {
     /// Runs a registered script with `EVALSHA` on the node of its first key (see `RedisNode`).
     @discardableResult
     public func evalScript(_ name: String, keys: [String], arguments: [any RedisArgument], readOnly: Bool = false) throws(RedisError) -> RedisReply {
-        guard isCluster else { return try seed.evalScript(name, keys: keys, arguments: arguments, readOnly: readOnly) }
+        guard isCluster else { return try single { () throws(RedisError) in try seed.evalScript(name, keys: keys, arguments: arguments, readOnly: readOnly) } }
         return try routed(slot: keys.first.map { ClusterSlots.slot(of: $0) }) { node, asking throws(RedisError) in
             try node.evalScript(name, keys: keys, arguments: arguments, readOnly: readOnly, asking: asking)
         }

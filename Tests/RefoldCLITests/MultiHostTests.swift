@@ -34,21 +34,8 @@ struct MultiHostTests {
         }
     }
 
-    /// Rows (data with sorted keys) and quarantine, whatever the database.
-    static func dump(_ location: String) throws -> String {
-        guard let store = try Stores.readOnlyModels(location) else { throw TestSupportError("no database at \(location)") }
-        let cursor = try store.cursor(projection: "order_summary")
-        var lines: [String] = []
-        while let row = try cursor.next() {
-            let object = try JSONSerialization.jsonObject(with: Data(row.data))
-            let canonical = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-            lines.append("\(String(decoding: row.id, as: UTF8.self))|\(row.version)|\(String(decoding: canonical, as: UTF8.self))")
-        }
-        for record in try store.quarantined(projection: "order_summary") {
-            lines.append("Q|\(record.aggregate)|\(record.version.map(String.init) ?? "-")|\(record.code.rawValue)")
-        }
-        return lines.joined(separator: "\n")
-    }
+    /// Rows (data with sorted keys) and quarantine, whatever the database (`ModelDump`).
+    static func dump(_ location: String) throws -> String { try ModelDump.canonical(location) }
 
     /// Redis and a PostgreSQL database on this side; `count` hosts, each with a proxy to each.
     final class Setup: @unchecked Sendable {

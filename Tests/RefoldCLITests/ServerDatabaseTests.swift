@@ -41,22 +41,8 @@ struct ServerDatabaseTests {
         }
     }
 
-    /// The live table (id, version, data with keys sorted) and the quarantine list, as text:
-    /// equal text means equal models whatever the database's JSON formatting.
-    func dump(_ location: String) throws -> String {
-        guard let store = try Stores.readOnlyModels(location) else { throw TestSupportError("no database at \(location)") }
-        let cursor = try store.cursor(projection: "order_summary")
-        var lines: [String] = []
-        while let row = try cursor.next() {
-            let object = try JSONSerialization.jsonObject(with: Data(row.data))
-            let canonical = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-            lines.append("\(String(decoding: row.id, as: UTF8.self))|\(row.version)|\(String(decoding: canonical, as: UTF8.self))")
-        }
-        for record in try store.quarantined(projection: "order_summary") {
-            lines.append("Q|\(record.aggregate)|\(record.version.map(String.init) ?? "-")|\(record.position)|\(record.code.rawValue)|\(record.reason)")
-        }
-        return lines.joined(separator: "\n")
-    }
+    /// The live table and the quarantine list as canonical text (`ModelDump`).
+    func dump(_ location: String) throws -> String { try ModelDump.canonical(location) }
 
     func verifyClean(_ events: String, _ models: String? = nil) throws {
         let verify = try RefoldRun.run(["verify", "order_summary", "--events", events] + (models.map { ["--read-models", $0] } ?? []) + ["--json"])

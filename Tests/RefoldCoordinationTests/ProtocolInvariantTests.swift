@@ -5,25 +5,13 @@ import RefoldRedis
 import RefoldTestSupport
 import Testing
 
-/// A small deterministic generator, so a failing seed can be replayed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 @Suite(.serialized) struct ProtocolInvariantTests {
     /// Random interleavings of claim / complete (also repeated and stale) / fail / reap /
     /// heartbeat / expiry across several clients; afterwards every task is done or dead exactly
     /// once, each done task was counted by exactly one completion, and the join fired once.
     @Test(arguments: [1, 7, 42, 2024, 99_991] as [UInt64])
     func randomInterleavingsResolveEveryTaskExactlyOnce(seed: UInt64) throws {
-        var random = SplitMix64(state: seed)
+        var random = SeededRandom(seed: seed)  // deterministic: a failing seed can be replayed
         let url = try TestRedis.url()
         let clients = try (0..<4).map { _ in try CoordinationClient(configuration: RedisConfiguration(url: RedisURL(parsing: url))) }
         let job = "inv-\(seed)-\(UUID().uuidString.prefix(6))"

@@ -25,7 +25,7 @@ public final class TCPProxy: Sendable {
         var delayMilliseconds = 0
         var resetEvery = 0
         var chunks = 0
-        var random = SeededGenerator(seed: 0x5EED)
+        var random = SeededRandom(seed: 0x5EED)
         var held = false
         var sockets: Set<Int32> = []
         var resets = 0
@@ -171,17 +171,4 @@ public final class TCPProxy: Sendable {
 /// How many of a connection's two pumps still run.
 final class PumpCount: Sendable {
     let value = Atomic<Int>(2)
-}
-
-/// SplitMix64: a small seeded generator, so fault patterns do not depend on the system's.
-struct SeededGenerator: RandomNumberGenerator, Sendable {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
