@@ -81,19 +81,28 @@ public final class RedisConnection: @unchecked Sendable {
         // CLUSTER SLOTS both tells a cluster (an array) from a single server ("cluster support
         // disabled") and gives the map. A user whose ACL does not allow it gets NOPERM: such a
         // server is treated as a single one (on a cluster, MOVED then says what to grant).
+        // A server still loading its dataset refuses CLUSTER SLOTS (LOADING) but answers INFO:
+        // then INFO decides, and a cluster's map is loaded by the first command.
         var slots: RedisReply?
+        var clusterLoading = false
         do {
             slots = try connected.send(RedisCommand("CLUSTER", "SLOTS"))
         } catch {
-            guard error.code == .server, !error.isTransientReply else { throw error }
-        }
-        isCluster = slots?.array != nil
-        if let slots, isCluster {
-            if configuration.url.database != 0 {
-                throw RedisError(.authentication, "Redis at \(configuration.url.endpointDescription) is a cluster, which has only database 0: drop /\(configuration.url.database) from the URL.")
+            guard error.code == .server else { throw error }
+            if error.isTransientReply {
+                guard let info = try? connected.send(RedisCommand("INFO", "cluster")).string else { throw error }
+                clusterLoading = info.contains("cluster_enabled:1")
             }
-            let map = try Self.map(slots, from: connected)
-            cluster = ClusterState(map: map, nodes: [:], refreshedAt: Self.now())
+        }
+        isCluster = slots?.array != nil || clusterLoading
+        guard isCluster else { return }
+        if configuration.url.database != 0 {
+            throw RedisError(.authentication, "Redis at \(configuration.url.endpointDescription) is a cluster, which has only database 0: drop /\(configuration.url.database) from the URL.")
+        }
+        if let slots {
+            cluster = ClusterState(map: try Self.map(slots, from: connected), nodes: [:], refreshedAt: Self.now())
+        } else {
+            cluster = ClusterState(map: ClusterSlotMap(), nodes: [:], stale: true, refreshedAt: 0)
         }
     }
 

@@ -53,20 +53,9 @@ import Testing
         let process: RefoldRun.Running
     }
 
-    static let dataset = Mutex<String?>(nil)
-
     /// A built model in a fresh file, and `refold serve` on it (with the live service).
     func serve(redisPort: Int? = nil, startRedis: Bool = true, live: Bool = true) throws -> Served {
-        let source = try Self.dataset.withLock { cached -> String in
-            if let cached { return cached }
-            let path = try TemporaryDirectory.make(prefix: "refold-http").appendingPathComponent("events.db").path
-            let generate = try RefoldRun.run(["generate", path, "--size", "20000", "--aggregates", "400", "--seed", "5", "--malformed", "5"])
-            guard generate.code == 0 else { throw TestSupportError("generate failed: \(generate.stderr)") }
-            cached = path
-            return path
-        }
-        let app = try TemporaryDirectory.make().appendingPathComponent("app.db").path
-        try FileManager.default.copyItem(atPath: source, toPath: app)
+        let app = try GeneratedEvents.copy(["--size", "20000", "--aggregates", "400", "--seed", "5", "--malformed", "5"], name: "app.db")
         let rebuild = try RefoldRun.run(["rebuild", "order_summary", "--events", app, "--inline"])
         guard rebuild.code == 0 else { throw TestSupportError("rebuild failed: \(rebuild.stderr)") }
         let redis = startRedis ? try RedisTestServer(port: redisPort) : nil

@@ -11,34 +11,13 @@ import Testing
 /// ports): the same rows as on one server, jobs spread over the masters, and a master killed
 /// mid-job while its replica takes over.
 @Suite(.serialized) struct RedisClusterTests {
-    static let dataset = Mutex<String?>(nil)
-
-    /// A generated event file (20k events, 400 orders, 5 malformed), copied per use.
+    /// A copy of the generated event file (20k events, 400 orders, 5 malformed).
     func events(_ name: String) throws -> String {
-        let source = try Self.dataset.withLock { cached -> String in
-            if let cached { return cached }
-            let path = try TemporaryDirectory.make(prefix: "refold-cluster").appendingPathComponent("events.db").path
-            let generate = try RefoldRun.run(["generate", path, "--size", "20000", "--aggregates", "400", "--seed", "11", "--malformed", "5"])
-            guard generate.code == 0 else { throw TestSupportError("generate failed: \(generate.stderr)") }
-            cached = path
-            return path
-        }
-        let copy = try TemporaryDirectory.make().appendingPathComponent(name).path
-        try FileManager.default.copyItem(atPath: source, toPath: copy)
-        return copy
+        try GeneratedEvents.copy(["--size", "20000", "--aggregates", "400", "--seed", "11", "--malformed", "5"], name: name)
     }
 
-    /// The live table and quarantine as text.
-    func dump(_ path: String) throws -> String {
-        let connection = try SQLiteConnection(path: path, readOnly: true)
-        var lines: [String] = []
-        let rows = try connection.prepare("SELECT id || '|' || version || '|' || data FROM order_summary ORDER BY id")
-        while try rows.step() { lines.append(rows.text(0)) }
-        let quarantined = try connection.prepare("SELECT aggregate || '|' || version || '|' || code FROM refold_quarantine WHERE projection = 'order_summary' ORDER BY aggregate")
-        lines.append("--")
-        while try quarantined.step() { lines.append(quarantined.text(0)) }
-        return lines.joined(separator: "\n")
-    }
+    /// The live table and quarantine as canonical text.
+    func dump(_ path: String) throws -> String { try ModelDump.canonical(path) }
 
     /// The rows of a rebuild on one ordinary redis-server.
     func singleNodeRows() throws -> String {
@@ -180,6 +159,8 @@ import Testing
         var finished: [String] = []
         while let message = try listener.nextMessage(timeout: 0.5) { finished.append(String(decoding: message.payload, as: UTF8.self)) }
         #expect(finished == ["joined"], "the join fired \(finished.count) times: \(finished)")
+        let status = try #require(try coordinator.status(jobID: job))
+        #expect(status.state == .joined && status.dead == 0 && status.done == 16)
         // Tokens issued after the failover are new ones, never one handed out before it.
         let tokensAfter = try Self.tokens(coordinator, job)
         let reissued = tokensAfter.filter { task, token in tokensBefore[task] != token }.values
