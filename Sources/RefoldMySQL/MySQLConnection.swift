@@ -13,6 +13,19 @@ public final class MySQLConnection {
     public let location: DatabaseLocation
 
     public static let connectTimeout: UInt32 = 5
+    /// Seconds within which a connection failing for a transient reason (a time-out, a lost
+    /// handshake, too many connections) is attempted again.
+    public static let connectBudget = 30.0
+
+    /// Connector/C failures worth another attempt: too many connections (1040), the server
+    /// gone or lost during the handshake (2006, 2013), a connect that timed out (2003, errno 110).
+    public static func isTransientConnectFailure(code: UInt32, _ message: String) -> Bool {
+        switch code {
+        case 1040, 2006, 2013: return true
+        case 2003: return message.contains("(110)")
+        default: return false
+        }
+    }
 
     public init(_ location: DatabaseLocation) throws(StoreError) {
         self.location = location
@@ -27,14 +40,21 @@ public final class MySQLConnection {
         // mean the default Unix socket, which may be another server).
         var protocolTCP = UInt32(MYSQL_PROTOCOL_TCP.rawValue)
         mysql_options(handle, MYSQL_OPT_PROTOCOL, &protocolTCP)
-        let connected = mysql_real_connect(handle, location.host, location.user ?? "root", location.password, location.database,
-                                           UInt32(location.port), nil, 0)
-        guard connected != nil else {
+        // A server that is busy, starting, or slow to answer the handshake is waited for within
+        // `connectBudget`; a refusal, a wrong password or database fails at once.
+        let deadline = Date().addingTimeInterval(Self.connectBudget)
+        var pause = 0.2
+        while mysql_real_connect(handle, location.host, location.user ?? "root", location.password, location.database,
+                                 UInt32(location.port), nil, 0) == nil {
             let code = mysql_errno(handle)
             let message = String(cString: mysql_error(handle))
-            mysql_close(handle)
-            self.handle = nil
-            throw Self.connectFailure(code: code, message, location: location)
+            guard Self.isTransientConnectFailure(code: code, message), Date().addingTimeInterval(pause) < deadline else {
+                mysql_close(handle)
+                self.handle = nil
+                throw Self.connectFailure(code: code, message, location: location)
+            }
+            Thread.sleep(forTimeInterval: pause)
+            pause = min(2, pause * 2)
         }
         try execute("SET time_zone = '+00:00'")
         try execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")

@@ -10,8 +10,19 @@ public final class PostgresConnection {
     private var handle: OpaquePointer?
     public let location: DatabaseLocation
 
-    /// Seconds to wait for the server to accept a connection.
+    /// Seconds to wait for the server to accept a connection, per attempt.
     public static let connectTimeout = 5
+    /// Seconds within which a connection failing for a transient reason (a time-out, a server
+    /// starting up or out of connection slots) is attempted again.
+    public static let connectBudget = 30.0
+
+    /// libpq's texts for failures worth another attempt.
+    public static func isTransientConnectFailure(_ message: String) -> Bool {
+        let lower = message.lowercased()
+        return ["timeout expired", "the database system is starting up", "the database system is shutting down",
+                "the database system is in recovery mode", "too many clients", "remaining connection slots are reserved",
+                "server closed the connection unexpectedly", "could not receive data from server"].contains { lower.contains($0) }
+    }
 
     /// Connects. An unreachable server is `.infrastructure` (exit 3); a wrong password, an
     /// unknown user or database is `.badInput` (exit 2). The password is never in a message.
@@ -25,13 +36,23 @@ public final class PostgresConnection {
         if let password = location.password { parts.append(("password", password)) }
         for (key, value) in location.parameters { parts.append((key, value)) }
         let info = parts.map { "\($0.0)='\($0.1.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'"))'" }.joined(separator: " ")
-        handle = PQconnectdb(info)
-        guard let handle, PQstatus(handle) == CONNECTION_OK else {
+        // A server that is busy, starting, or slow to fork a backend is waited for within
+        // `connectBudget`; a refusal, a wrong password or database fails at once.
+        let deadline = Date().addingTimeInterval(Self.connectBudget)
+        var pause = 0.2
+        while true {
+            handle = PQconnectdb(info)
+            if let handle, PQstatus(handle) == CONNECTION_OK { break }
             let message = handle.map { String(cString: PQerrorMessage($0)) } ?? "out of memory"
             PQfinish(handle)
             self.handle = nil
-            throw Self.connectFailure(message, location: location)
+            guard Self.isTransientConnectFailure(message), Date().addingTimeInterval(pause) < deadline else {
+                throw Self.connectFailure(message, location: location)
+            }
+            Thread.sleep(forTimeInterval: pause)
+            pause = min(2, pause * 2)
         }
+        guard let handle else { throw StoreError(.infrastructure, "lost the PostgreSQL connection while opening it.") }
         // Quiet notices (they would go to stderr); UTC timestamps; no statement timeout.
         PQsetNoticeProcessor(handle, { _, _ in }, nil)
         try execute("SET TIME ZONE 'UTC'")

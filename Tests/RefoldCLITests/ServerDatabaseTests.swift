@@ -453,3 +453,20 @@ enum LeaseHolders {
         return nil
     }
 }
+
+/// Which connection failures are attempted again within the connect budget (no server needed).
+@Suite struct DatabaseConnectRetryTests {
+    @Test func transientConnectFailuresAreRetriedAndWrongInputIsNot() {
+        #expect(PostgresConnection.isTransientConnectFailure("connection to server at \"127.0.0.1\", port 5432 failed: timeout expired"))
+        #expect(PostgresConnection.isTransientConnectFailure("FATAL:  the database system is starting up"))
+        #expect(PostgresConnection.isTransientConnectFailure("FATAL:  sorry, too many clients already"))
+        #expect(!PostgresConnection.isTransientConnectFailure("connection to server at \"127.0.0.1\", port 1 failed: Connection refused"))
+        #expect(!PostgresConnection.isTransientConnectFailure("FATAL:  password authentication failed for user \"app\""))
+        #expect(!PostgresConnection.isTransientConnectFailure("FATAL:  database \"nope\" does not exist"))
+        #expect(MySQLConnection.isTransientConnectFailure(code: 1040, "Too many connections"))
+        #expect(MySQLConnection.isTransientConnectFailure(code: 2013, "Lost connection to server at 'handshake: reading initial communication packet'"))
+        #expect(MySQLConnection.isTransientConnectFailure(code: 2003, "Can't connect to server on '10.0.0.9' (110)"))
+        #expect(!MySQLConnection.isTransientConnectFailure(code: 2003, "Can't connect to server on '127.0.0.1' (111)"))
+        #expect(!MySQLConnection.isTransientConnectFailure(code: 1045, "Access denied for user 'app'"))
+    }
+}
