@@ -73,6 +73,17 @@ public struct BenchBaseline: Sendable, Equatable {
         self.init(ratios: ratios.sorted { $0.name < $1.name }, context: context)
     }
 
+    /// Why this baseline cannot be compared with a run described by `context`, or nil when it
+    /// can: ratios of different datasets or sizes (or worker counts) differ without any
+    /// regression. Keys missing on either side are not compared (older baselines).
+    public func mismatch(with context: [String: String]) -> String? {
+        for key in ["dataset", "events", "workers"] {
+            guard let stored = self.context[key], let current = context[key], stored != current else { continue }
+            return "the baseline was measured with \(key) \(stored), this run has \(current)"
+        }
+        return nil
+    }
+
     /// The ratios of `current` that are worse than this baseline by more than `tolerance`
     /// (0.15 = 15 %). Ratios missing on either side are not compared.
     public func regressions(in current: [BenchRatio], tolerance: Double) -> [BenchRegression] {

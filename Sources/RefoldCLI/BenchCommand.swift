@@ -89,6 +89,12 @@ struct BenchEndToEndCommand: ParsableCommand {
             return
         }
         let projection = try Projections.named(self.projection)
+        let dataset = try events.map { try LocationOptions.location($0, flag: "--events") } ?? "generated \(size)/\(aggregates)/skew \(skew)"
+        // A baseline of another dataset or worker count would flag (or hide) a regression that
+        // is only the difference in data: refuse before generating or measuring anything.
+        if let comparison, let why = comparison.mismatch(with: ["dataset": dataset, "workers": "\(maxWorkers)"]) {
+            throw CLIError(.badInput, "cannot compare with --baseline \(baseline ?? ""): \(why); run with the same --size/--aggregates/--skew/--events/--workers, or --save a new baseline.")
+        }
         let path: String
         if let events {
             path = try LocationOptions.location(events, flag: "--events")
@@ -112,7 +118,7 @@ struct BenchEndToEndCommand: ParsableCommand {
         }
         let ratios = result.ratios
         let context = [
-            "events": "\(result.events)", "dataset": events == nil ? "generated \(size)/\(aggregates)/skew \(skew)" : path,
+            "events": "\(result.events)", "dataset": dataset,
             "workers": "\(maxWorkers)", "repeat": "\(repeats)", "cores": "\(ProcessInfo.processInfo.activeProcessorCount)",
         ]
         if let save {
@@ -121,6 +127,10 @@ struct BenchEndToEndCommand: ParsableCommand {
             } catch {
                 throw CLIError(.badInput, "cannot write \(save): \(error.localizedDescription) (check --save).")
             }
+        }
+        if let comparison, let why = comparison.mismatch(with: context) {
+            // The same file with other contents (an --events table that grew, say).
+            throw CLIError(.badInput, "cannot compare with --baseline \(baseline ?? ""): \(why); --save a new baseline for this data.")
         }
         let regressions = comparison.map { $0.regressions(in: ratios, tolerance: BenchBaseline.tolerance(tolerance) ?? 0.15) } ?? []
         if output.json {

@@ -60,3 +60,15 @@ import Testing
         #expect(BenchBaseline.tolerance("lots") == nil)
     }
 }
+
+@Suite struct BenchBaselineMismatchTests {
+    @Test func aBaselineOfAnotherDatasetSizeOrWorkerCountIsNotComparable() {
+        let baseline = BenchBaseline(ratios: [], context: ["dataset": "generated 1000000/20000/skew 0.0", "events": "1000000", "workers": "2"])
+        #expect(baseline.mismatch(with: ["dataset": "generated 1000000/20000/skew 0.0", "events": "1000000", "workers": "2", "cores": "8"]) == nil)
+        #expect(baseline.mismatch(with: ["dataset": "generated 100000/20000/skew 0.0"])?.contains("dataset generated 1000000/20000/skew 0.0") == true)
+        #expect(baseline.mismatch(with: ["dataset": "generated 1000000/20000/skew 0.0", "events": "999990"])?.contains("events") == true)
+        #expect(baseline.mismatch(with: ["workers": "4"])?.contains("workers 2") == true)
+        // An old baseline without context compares with anything.
+        #expect(BenchBaseline(ratios: [], context: [:]).mismatch(with: ["dataset": "x", "events": "1"]) == nil)
+    }
+}

@@ -57,6 +57,13 @@ import Testing
         #expect(compared.stdout.contains("REGRESSION past 15%"))
         #expect(compared.stdout.contains("inline_vs_floor"))
 
+        // A baseline of another size is refused before anything is measured (it would flag a
+        // regression that is only the difference in data).
+        let otherSize = try RefoldRun.run(["bench", "--size", "30000", "--aggregates", "400", "--workers", "2", "--cache", directory.path, "--baseline", saved])
+        #expect(otherSize.code == 2, "\(otherSize.stderr)")
+        #expect(otherSize.stderr.contains("dataset generated 20000/400/skew 0.0") && otherSize.stderr.contains("--save a new baseline"), "\(otherSize.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("bench-30000-400-0.0.db").path), "nothing generated")
+
         let broken = directory.appendingPathComponent("broken.json").path
         try "not json".write(toFile: broken, atomically: true, encoding: .utf8)
         let bad = try RefoldRun.run(["bench", "--baseline", broken])
