@@ -71,7 +71,7 @@ public struct CLIError: Error, CustomStringConvertible, Sendable {
     static func withHint(_ error: RedisError) -> String {
         switch error.code {
         case .unreachable, .notRedis: return "\(error.message) (check --redis or REFOLD_REDIS_URL)"
-        case .authentication: return "\(error.message) (check the password in --redis or REFOLD_REDIS_PASSWORD)"
+        case .authentication where !error.message.contains("database"): return "\(error.message) (check the password in --redis or REFOLD_REDIS_PASSWORD)"
         default: return error.message
         }
     }

@@ -48,8 +48,10 @@ public struct RefoldServer: Sendable {
         let router = Router()
         let server = self
         // Middleware applies to the routes added after it.
-        router.add(middleware: ProblemMiddleware())
+        // Metrics outermost: it must see the status ProblemMiddleware turns an error into (a
+        // 404 or 422), not the error itself (which it would count as a 500).
         router.add(middleware: MetricsMiddleware())
+        router.add(middleware: ProblemMiddleware())
         router.get("health") { _, _ in try await server.health() }
         router.get("metrics") { _, _ in
             // Lag is measured at scrape time (one query per projection on a pool thread).
@@ -127,7 +129,7 @@ public struct RefoldServer: Sendable {
                 if let current, current.version >= minimum { return Self.rowResponse(current) }
                 let stopping = waiters.isDraining
                 if !stopping { HTTPMetrics.waitTimedOut(projection: name) }
-                let why = stopping ? "the server is stopping, so it stopped waiting" : "after \(waitMilliseconds) ms"
+                let why = stopping ? "when the server began stopping (it stopped waiting)" : "after \(waitMilliseconds) ms"
                 return Self.json(.object([
                     ("type", .string("https://refold.dev/problems/version-not-reached")), ("title", .string("version not reached")),
                     ("status", .int(409)), ("detail", .string("\(name)/\(id) is at version \(current.map { String($0.version) } ?? "none") \(why); asked for \(minimum).")),

@@ -296,7 +296,10 @@ final class RedisNode: @unchecked Sendable {
         if url.database != 0 {
             let reply = try sendLocked(RedisCommand("SELECT", url.database), extraWait: 0)
             if case .error(let text) = reply {
-                throw RedisError(.authentication, "Redis at \(where_) refused database \(url.database): \(text) (use a database number the server has).")
+                if text.lowercased().contains("cluster") {
+                    throw RedisError(.authentication, "Redis at \(where_) is a Redis Cluster node, which has only database 0: drop /\(url.database) from the URL (a cluster keeps applications apart by server, not by database).")
+                }
+                throw RedisError(.authentication, "Redis at \(where_) refused database \(url.database): \(text) (use a database number the server has: 0 to its databases setting − 1).")
             }
         }
         // Load every script on every (re)connect, so EVALSHA normally never sees NOSCRIPT.

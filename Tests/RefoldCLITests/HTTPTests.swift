@@ -158,6 +158,10 @@ import Testing
             #expect(reply.headers["content-type"] == "application/problem+json" && !(reply.body["detail"] as? String ?? "").isEmpty, "\(method) \(path): \(reply.text.prefix(200))")
         }
         #expect(try Self.sqlite(served.app, "SELECT max(aggregate_version) FROM stored_events WHERE aggregate_uuid = '\(id)'") == [String(version + 1)], "bad input changed nothing")
+        // The request metrics count those answers by the status they got, not as 500s.
+        let counted = try Self.request("GET", base + "/metrics").text
+        #expect(!counted.contains("http_response_status_code=\"500\""), "\(counted.split(separator: "\n").filter { $0.contains("500") }.prefix(5))")
+        #expect(counted.contains("http_response_status_code=\"422\""))
     }
 
     @Test func aWaitingReadIsAnsweredWhenTheRowAdvancesAndATimeOutIsNeverA200Below() throws {
