@@ -202,6 +202,8 @@ public struct RefoldServer: Sendable {
         var aggregates: [String] = []
         if let list = body["aggregates"] {
             guard case .array(let items) = list, items.count <= 1000 else { throw Problem(.unprocessableContent, "bad aggregates", "\"aggregates\" is an array of at most 1000 ids.") }
+            // An empty list is most likely a bug in the caller, not a wish to rebuild everything.
+            guard !items.isEmpty else { throw Problem(.unprocessableContent, "bad aggregates", "\"aggregates\" is empty: list the aggregates to replay, or leave the field out to rebuild the whole projection.") }
             for item in items {
                 guard let id = item.string, Self.validID(id) else { throw Problem(.unprocessableContent, "bad aggregates", "each aggregate id is a string of 1 to 200 bytes.") }
                 aggregates.append(id)

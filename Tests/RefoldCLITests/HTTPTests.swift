@@ -146,6 +146,7 @@ import Testing
             ("POST", "/v1/replays", [:], #"{"projection":"order_summary","kind":"everything"}"#, 422),
             ("POST", "/v1/replays", [:], #"{"projection":"order_summary","kind":"rebuild","aggregates":"a"}"#, 422),
             ("POST", "/v1/replays", [:], #"{"projection":"order_summary","kind":"catchup","aggregates":["a"]}"#, 422),
+            ("POST", "/v1/replays", [:], #"{"projection":"order_summary","kind":"rebuild","aggregates":[]}"#, 422),
             ("GET", "/v1/jobs/no-such-job", [:], nil, 404),
             ("GET", "/v1/jobs?recent=101", [:], nil, 400),
             ("GET", "/v1/jobs?recent=x", [:], nil, 400),
