@@ -4,6 +4,15 @@
 #include <sys/prctl.h>
 #include <signal.h>
 #include <string.h>
+#include <spawn.h>
+
+/* glibc (2.29+) has it, but declares it only under _GNU_SOURCE. */
+int posix_spawn_file_actions_addchdir_np(posix_spawn_file_actions_t *__restrict actions, const char *__restrict path);
+
+/* A spawned child starts in `path`. */
+static inline int refold_spawn_add_chdir(posix_spawn_file_actions_t *actions, const char *path) {
+    return posix_spawn_file_actions_addchdir_np(actions, path);
+}
 
 /* Names the calling thread for ps/top (the kernel keeps 15 bytes and a NUL). */
 static inline int refold_name_this_thread(const char *name) {

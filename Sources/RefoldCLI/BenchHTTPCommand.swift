@@ -5,6 +5,7 @@ import RefoldOrderSummary
 import RefoldProcess
 import RefoldRunner
 import RefoldSQLite
+import Synchronization
 
 /// `refold bench http`: `refold serve` under `wrk`, against the floor of a direct SQLite point
 /// read in this process. Scenarios: plain row reads; version-checked reads already satisfied;
@@ -227,8 +228,8 @@ struct BenchHTTPCommand: ParsableCommand {
     /// Point reads through the read-model store (what the server does per request), from
     /// `threads` threads, each with its own connection.
     static func floor(app: String, ids: [String], threads: Int, seconds: Double) throws -> Floor {
-        let results = LockedBox<[(count: Int, latencies: [Double])]>([])
-        let failure = LockedBox<String?>(nil)
+        let results = Mutex<[(count: Int, latencies: [Double])]>([])
+        let failure = Mutex<String?>(nil)
         let group = DispatchGroup()
         for index in 0..<threads {
             group.enter()
@@ -247,15 +248,15 @@ struct BenchHTTPCommand: ParsableCommand {
                         if count % 16 == index % 16 { latencies.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
                         count += 1
                     }
-                    results.with { $0.append((count, latencies)) }
+                    results.withLock { $0.append((count, latencies)) }
                 } catch {
-                    failure.with { $0 = "\(error)" }
+                    failure.withLock { $0 = "\(error)" }
                 }
             }.start()
         }
         group.wait()
-        if let message = failure.with({ $0 }) { throw CLIError(.infrastructure, "the floor's point reads failed: \(message)") }
-        let all = results.with { $0 }
+        if let message = failure.withLock({ $0 }) { throw CLIError(.infrastructure, "the floor's point reads failed: \(message)") }
+        let all = results.withLock { $0 }
         let latencies = all.flatMap(\.latencies)
         return Floor(rate: Double(all.reduce(0) { $0 + $1.count }) / seconds, p50: Statistics.percentile(latencies, 50), p99: Statistics.percentile(latencies, 99))
     }
@@ -304,17 +305,5 @@ struct BenchHTTPCommand: ParsableCommand {
             guard Date() < end else { throw CLIError(.infrastructure, "gave up after \(Int(seconds)) s waiting for \(what).") }
             Thread.sleep(forTimeInterval: 0.05)
         }
-    }
-}
-
-/// A value behind a lock, for the floor's threads.
-final class LockedBox<T>: @unchecked Sendable {
-    private var value: T
-    private let lock = NSLock()
-    init(_ value: T) { self.value = value }
-    func with<R>(_ body: (inout T) -> R) -> R {
-        lock.lock()
-        defer { lock.unlock() }
-        return body(&value)
     }
 }

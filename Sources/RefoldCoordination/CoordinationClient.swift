@@ -172,10 +172,14 @@ public final class CoordinationClient: Sendable {
     @discardableResult
     public func handBackLostClaims(jobID: String, worker: String) throws(CoordinationError) -> Int {
         let keys = JobKeys(jobID: jobID)
+        let owned = try hashRecords(keys.owners).filter { String(decoding: $0.1, as: UTF8.self) == worker }.map(\.0)
+        guard !owned.isEmpty else { return 0 }
+        // States and tokens of every owned task in two calls, not two per task.
+        let states = try command(RedisCommand("HMGET", arguments: [keys.states] + owned)).array ?? []
+        let tokens = try command(RedisCommand("HMGET", arguments: [keys.all[4]] + owned)).array ?? []
         var handed = 0
-        for (task, owner) in try hashRecords(keys.owners) where String(decoding: owner, as: UTF8.self) == worker {
-            guard try command(RedisCommand("HGET", keys.states, task)).string == TaskState.leased.rawValue,
-                  let token = try command(RedisCommand("HGET", keys.all[4], task)).string else { continue }
+        for (index, task) in owned.enumerated() where index < states.count && index < tokens.count {
+            guard states[index].string == TaskState.leased.rawValue, let token = tokens[index].string else { continue }
             let lease = TaskLease(jobID: jobID, taskID: task, token: token, attempt: 0, deadlineMilliseconds: 0, spec: "")
             if try release(lease: lease, reason: "worker \(worker): the reply to its claim was lost on the way; handed back") { handed += 1 }
         }

@@ -90,12 +90,8 @@ public struct RefoldServer: Sendable {
 
     static func validID(_ id: String) -> Bool { !id.isEmpty && id.utf8.count <= 200 && !id.contains("\u{0}") }
 
-    /// Job and request ids: 1-100 letters, digits, `.`, `_` or `-` (as the protocol makes them).
-    static func validJobID(_ id: String) -> Bool {
-        !id.isEmpty && id.utf8.count <= 100 && id.utf8.allSatisfy { byte in
-            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x2E || byte == 0x5F || byte == 0x2D
-        }
-    }
+    /// Job and request ids: the protocol's own rule (1-100 letters, digits, `.`, `_` or `-`).
+    static func validJobID(_ id: String) -> Bool { JobKeys.isValid(jobID: id) }
 
     func row(_ request: Request, _ context: some RequestContext) async throws -> Response {
         let name = try projectionName(context)

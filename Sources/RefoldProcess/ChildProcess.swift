@@ -27,7 +27,8 @@ public final class ChildProcess: Sendable {
         environment: [String: String]? = nil,
         standardOutput: Output = .inherit,
         standardError: Output = .inherit,
-        newProcessGroup: Bool = false
+        newProcessGroup: Bool = false,
+        workingDirectory: String? = nil
     ) throws(ProcessError) {
         self.executable = executable
         var attributes = posix_spawnattr_t()
@@ -59,6 +60,8 @@ public final class ChildProcess: Sendable {
             case .file(let path): posix_spawn_file_actions_addopen(&actions, descriptor, path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
             }
         }
+        // The child starts in `workingDirectory` (for tools that write caches where they run).
+        if let workingDirectory { refold_spawn_add_chdir(&actions, workingDirectory) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         redirect(standardOutput, 1)
         redirect(standardError, 2)

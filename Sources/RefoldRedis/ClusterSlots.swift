@@ -123,11 +123,7 @@ public struct ClusterSlotMap: Sendable, Equatable {
                   start >= 0, end < ClusterSlots.count, start <= end, let master = node(parts[2]) else {
                 throw RedisError(.protocolViolation, "CLUSTER SLOTS answered a range this client cannot read.")
             }
-            let index = masters.firstIndex(of: master) ?? {
-                masters.append(master)
-                replicas.append([])
-                return masters.count - 1
-            }()
+            let index = indexAdding(master)
             for entry in parts.dropFirst(3) {
                 if let replica = node(entry), !replicas[index].contains(replica) { replicas[index].append(replica) }
             }
@@ -146,12 +142,15 @@ public struct ClusterSlotMap: Sendable, Equatable {
 
     /// Records a `MOVED`: the slot is now served by `node`.
     public mutating func move(slot: Int, to node: ClusterNode) {
-        let index = masters.firstIndex(of: node) ?? {
-            masters.append(node)
-            replicas.append([])
-            return masters.count - 1
-        }()
-        owners[slot] = Int32(index)
+        owners[slot] = Int32(indexAdding(node))
+    }
+
+    /// The index of `master`, added (with no replicas) if it is new.
+    private mutating func indexAdding(_ master: ClusterNode) -> Int {
+        if let index = masters.firstIndex(of: master) { return index }
+        masters.append(master)
+        replicas.append([])
+        return masters.count - 1
     }
 }
 

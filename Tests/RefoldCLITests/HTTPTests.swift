@@ -235,13 +235,15 @@ import Testing
         let served = try serve()
         defer { served.process.child.signal(SIGTERM); _ = try? served.process.finish(timeout: 30) }
         let document = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../docs/openapi.yaml").standardized.path
-        let output = try TemporaryDirectory.make().appendingPathComponent("schemathesis.txt").path
+        let scratch = try TemporaryDirectory.make()
+        let output = scratch.appendingPathComponent("schemathesis.txt").path
+        // schemathesis keeps a cache (.schemathesis/) where it runs: a temporary folder, not the checkout.
         let run = try ChildProcess(
             executable: schemathesis.path,
             arguments: ["run", document, "--url", served.base, "--checks", "not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance",
                         "--max-examples", "15", "--seed", "1"],
             environment: ProcessInfo.processInfo.environment.merging(["NO_COLOR": "1", "SCHEMATHESIS_HOOKS": ""]) { _, new in new },
-            standardOutput: .file(output), standardError: .file(output + ".err"))
+            standardOutput: .file(output), standardError: .file(output + ".err"), workingDirectory: scratch.path)
         let status = run.wait(timeout: 600)
         let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
         #expect(status?.code == 0, "schemathesis found problems:\n\(text.suffix(3000))")

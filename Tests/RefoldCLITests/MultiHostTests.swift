@@ -18,20 +18,8 @@ struct MultiHostTests {
     static let generateArguments = ["--size", "20000", "--aggregates", "400", "--seed", "17", "--malformed", "5"]
 
     /// The rows of the same dataset rebuilt inline on SQLite, in the canonical dump.
-    static let reference = Mutex<String?>(nil)
-
     func referenceRows() throws -> String {
-        try Self.reference.withLock { cached in
-            if let cached { return cached }
-            let path = try TemporaryDirectory.make(prefix: "refold-hosts-reference").appendingPathComponent("events.db").path
-            let generate = try RefoldRun.run(["generate", path] + Self.generateArguments)
-            guard generate.code == 0 else { throw TestSupportError("generate failed: \(generate.stderr)") }
-            let rebuild = try RefoldRun.run(["rebuild", "order_summary", "--events", path, "--inline"])
-            guard rebuild.code == 0 else { throw TestSupportError("rebuild failed: \(rebuild.stderr)") }
-            let rows = try Self.dump(path)
-            cached = rows
-            return rows
-        }
+        try Self.dump(try GeneratedEvents.rebuilt(Self.generateArguments))
     }
 
     /// Rows (data with sorted keys) and quarantine, whatever the database (`ModelDump`).

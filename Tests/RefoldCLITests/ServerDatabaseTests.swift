@@ -25,20 +25,9 @@ struct ServerDatabaseTests {
         return database
     }
 
-    static let sqliteDataset = Mutex<String?>(nil)
-
     /// The same dataset in a SQLite file, rebuilt inline (generated once).
     func sqliteReference() throws -> String {
-        try Self.sqliteDataset.withLock { cached in
-            if let cached { return cached }
-            let path = try TemporaryDirectory.make(prefix: "refold-pg-reference").appendingPathComponent("events.db").path
-            let generate = try RefoldRun.run(["generate", path] + Self.generateArguments)
-            guard generate.code == 0 else { throw TestSupportError("generate failed: \(generate.stderr)") }
-            let rebuild = try RefoldRun.run(["rebuild", "order_summary", "--events", path, "--inline"])
-            guard rebuild.code == 0 else { throw TestSupportError("rebuild failed: \(rebuild.stderr)") }
-            cached = path
-            return path
-        }
+        try GeneratedEvents.rebuilt(Self.generateArguments)
     }
 
     /// The live table and the quarantine list as canonical text (`ModelDump`).

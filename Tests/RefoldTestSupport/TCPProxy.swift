@@ -20,13 +20,13 @@ public final class TCPProxy: Sendable {
     private let listener: Int32
     private let state = Mutex<State>(State())
     private let stopped = Atomic<Bool>(false)
+    private let gate = Gate()
 
     struct State {
         var delayMilliseconds = 0
         var resetEvery = 0
         var chunks = 0
         var random = SeededRandom(seed: 0x5EED)
-        var held = false
         var sockets: Set<Int32> = []
         var resets = 0
         var connections = 0
@@ -37,19 +37,8 @@ public final class TCPProxy: Sendable {
         host = listenHost
         self.upstreamHost = upstreamHost
         self.upstreamPort = upstreamPort
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw TestingError("proxy: socket() failed (\(errno))") }
-        var on: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
-        var address = Self.address(listenHost, port)
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard bound == 0, listen(fd, 128) == 0 else {
-            close(fd)
-            throw TestingError("proxy: cannot listen on \(listenHost):\(port) (\(errno))")
-        }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        self.port = Int(UInt16(bigEndian: address.sin_port))
+        let (fd, bound) = try ListeningSocket.open(host: listenHost, port: port)
+        self.port = bound
         listener = fd
         let thread = Thread { [self] in acceptLoop() }
         thread.name = "tcp-proxy-accept"
@@ -69,7 +58,7 @@ public final class TCPProxy: Sendable {
 
     /// Holds every byte in both directions until released (a link that stalls, sockets open).
     public func hold(_ held: Bool) {
-        state.withLock { $0.held = held }
+        gate.set(closed: held)
     }
 
     /// Connections reset on purpose so far, and connections accepted.
@@ -77,6 +66,7 @@ public final class TCPProxy: Sendable {
 
     public func stop() {
         guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        gate.set(closed: false)
         shutdown(listener, Int32(SHUT_RDWR))
         close(listener)
         let sockets = state.withLock { state -> Set<Int32> in
@@ -144,7 +134,7 @@ public final class TCPProxy: Sendable {
         while !stopped.load(ordering: .acquiring) {
             let count = recv(from, &buffer, buffer.count, 0)
             if count <= 0 { return }
-            while state.withLock({ $0.held }) && !stopped.load(ordering: .acquiring) { usleep(5_000) }
+            gate.waitWhileClosed()
             let (delay, reset) = state.withLock { state -> (Int, Bool) in
                 state.chunks += 1
                 return (state.delayMilliseconds, state.resetEvery > 0 && Int.random(in: 0..<state.resetEvery, using: &state.random) == 0)
@@ -171,4 +161,24 @@ public final class TCPProxy: Sendable {
 /// How many of a connection's two pumps still run.
 final class PumpCount: Sendable {
     let value = Atomic<Int>(2)
+}
+
+/// Where held traffic waits: pumps block while the gate is closed and go on when it opens.
+final class Gate: @unchecked Sendable {
+    // @unchecked: `closed` is only touched with `condition` locked.
+    private let condition = NSCondition()
+    private var closed = false
+
+    func set(closed: Bool) {
+        condition.lock()
+        self.closed = closed
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func waitWhileClosed() {
+        condition.lock()
+        while closed { condition.wait() }
+        condition.unlock()
+    }
 }
