@@ -2,14 +2,30 @@
 public struct AnyProjection: Sendable {
     public let name: String
     public let version: Int
-    private let makeFold: @Sendable () -> any EventFold
-    private let makeStepper: @Sendable ([UInt8], (data: [UInt8], version: Int64)?) -> (any AggregateStepper)?
+    @usableFromInline let makeFold: @Sendable () -> any EventFold
+    @usableFromInline let makeScanFold: @Sendable (Int) -> any ScanFold
+    @usableFromInline let makeStepper: @Sendable ([UInt8], (data: [UInt8], version: Int64)?) -> (any AggregateStepper)?
 
+    /// Inlinable, so the folds are specialized for `P` in the module that registers it.
+    @inlinable
     public init<P: Projection>(_ projection: P) {
         name = projection.name
         version = projection.version
         makeFold = { AggregateFold(projection) }
-        makeStepper = { aggregate, row in
+        makeScanFold = { expected in
+            let fold = ScanOrderFold(projection, expectedAggregates: expected)
+            // Compiled here, where P is concrete: `consume` is specialized and inlined.
+            fold.feeder = { [unowned fold] cursor in
+                while let event = try cursor.next() { try fold.consume(event) }
+            }
+            return fold
+        }
+        makeStepper = Self.stepperFactory(projection)
+    }
+
+    @usableFromInline
+    static func stepperFactory<P: Projection>(_ projection: P) -> @Sendable ([UInt8], (data: [UInt8], version: Int64)?) -> (any AggregateStepper)? {
+        { aggregate, row in
             guard let row else { return ProjectionStepper(projection, aggregate: aggregate, state: nil, version: 0) }
             guard let state = projection.decode(row.data) else { return nil }
             return ProjectionStepper(projection, aggregate: aggregate, state: state, version: row.version)
@@ -30,5 +46,10 @@ public struct AnyProjection: Sendable {
     /// A fresh fold for one run over one range of aggregates.
     public func fold() -> any EventFold {
         makeFold()
+    }
+
+    /// A fresh fold that takes a range's events in table order (see `ScanOrderFold`).
+    public func scanFold(expectedAggregates: Int = 1024) -> any ScanFold {
+        makeScanFold(expectedAggregates)
     }
 }

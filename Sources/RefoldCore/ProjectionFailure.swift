@@ -7,6 +7,14 @@ public struct ProjectionFailure: Error, Sendable, CustomStringConvertible {
     public let position: Int64
     public let underlying: String
 
+    public init(projection: String, aggregate: String, version: Int64?, position: Int64, underlying: String) {
+        self.projection = projection
+        self.aggregate = aggregate
+        self.version = version
+        self.position = position
+        self.underlying = underlying
+    }
+
     public var description: String {
         "projection \(projection) failed on aggregate \(aggregate) at version \(version.map(String.init) ?? "NULL") (position \(position)): \(underlying)"
     }

@@ -31,11 +31,107 @@ public struct OrderSummaryProjection: Projection {
             public var priceCents: Int64
         }
 
+        /// An order's lines, kept sorted by sku bytes: orders have a few dozen lines at most, so a
+        /// binary search over one small array beats hashing every sku (and `encode` needs them
+        /// sorted anyway).
+        public struct Lines: Sendable, Equatable, Sequence {
+            public typealias Entry = (sku: SKU, line: Line)
+            private var keys: [SortKey] = []
+            public private(set) var entries: [Entry] = []
+
+            public init() {}
+
+            public var count: Int { entries.count }
+            public var isEmpty: Bool { entries.isEmpty }
+
+            public subscript(sku: SKU) -> Line? {
+                get {
+                    let (index, found) = position(of: sku)
+                    return found ? entries[index].line : nil
+                }
+                set {
+                    let (index, found) = position(of: sku)
+                    switch (found, newValue) {
+                    case (true, let line?): entries[index].line = line
+                    case (true, nil):
+                        entries.remove(at: index)
+                        keys.remove(at: index)
+                    case (false, let line?):
+                        entries.insert((sku, line), at: index)
+                        keys.insert(SortKey(sku.bytes), at: index)
+                    case (false, nil): break
+                    }
+                }
+            }
+
+            public func makeIterator() -> IndexingIterator<[Entry]> {
+                entries.makeIterator()
+            }
+
+            public static func == (lhs: Lines, rhs: Lines) -> Bool {
+                lhs.entries.count == rhs.entries.count
+                    && zip(lhs.entries, rhs.entries).allSatisfy { $0.sku == $1.sku && $0.line == $1.line }
+            }
+
+            /// Where `sku` is, or would be inserted: a binary search on the packed keys, which
+            /// decide every comparison of skus up to 16 bytes without touching their arrays.
+            private func position(of sku: SKU) -> (Int, Bool) {
+                let key = SortKey(sku.bytes)
+                var low = 0
+                var high = keys.count
+                while low < high {
+                    let middle = (low + high) / 2
+                    var order = keys[middle].compare(key)
+                    if order == 0, keys[middle].count > 16 || key.count > 16 {
+                        order = Self.compareBytes(entries[middle].sku.bytes, sku.bytes)
+                    }
+                    if order == 0 { return (middle, true) }
+                    if order < 0 { low = middle + 1 } else { high = middle }
+                }
+                return (low, false)
+            }
+
+            private static func compareBytes(_ a: [UInt8], _ b: [UInt8]) -> Int {
+                a.lexicographicallyPrecedes(b) ? -1 : (a == b ? 0 : 1)
+            }
+        }
+
+        /// The first 16 bytes of a sku as two big-endian words (zero padded) and its length:
+        /// integer comparisons give the byte order, and for skus of at most 16 bytes, equality.
+        struct SortKey: Sendable {
+            let high: UInt64
+            let low: UInt64
+            let count: Int
+
+            init(_ bytes: [UInt8]) {
+                var words: (UInt64, UInt64) = (0, 0)
+                withUnsafeMutableBytes(of: &words) { raw in
+                    bytes.withUnsafeBytes { source in
+                        let n = Swift.min(16, source.count)
+                        if n > 0 { raw.baseAddress!.copyMemory(from: source.baseAddress!, byteCount: n) }
+                    }
+                }
+                high = UInt64(bigEndian: words.0)
+                low = UInt64(bigEndian: words.1)
+                count = bytes.count
+            }
+
+            /// -1, 0, 1 by bytes; 0 for two longer keys with the same first 16 bytes (undecided).
+            func compare(_ other: SortKey) -> Int {
+                if high != other.high { return high < other.high ? -1 : 1 }
+                if low != other.low { return low < other.low ? -1 : 1 }
+                if count <= 16 || other.count <= 16 {
+                    return count == other.count ? 0 : (count < other.count ? -1 : 1)
+                }
+                return 0
+            }
+        }
+
         public var status: Status
         public var customerID: [UInt8]
         public var currency: [UInt8]
-        /// Keyed by sku bytes.
-        public var lines: [SKU: Line]
+        /// By sku bytes.
+        public var lines: Lines
         public var itemCount: Int64
         public var totalCents: Int64
         public var paidCents: Int64
@@ -64,19 +160,26 @@ public struct OrderSummaryProjection: Projection {
         let type = event.type
         // Decided by type and whether state exists, before the payload is read.
         if type.equals("OrderPlaced") {
-            if state != nil { throw DataError(.duplicatePlaced, "the order was already placed") }
+            if case .some = state { throw DataError(.duplicatePlaced, "the order was already placed") }
             let fields = try Self.fields(event, Self.placedFields)
             state = State(
                 status: .placed,
                 customerID: try Self.string(fields[0], "customer_id"),
                 currency: try Self.string(fields[1], "currency"),
-                lines: [:], itemCount: 0, totalCents: 0, paidCents: 0)
+                lines: State.Lines(), itemCount: 0, totalCents: 0, paidCents: 0)
             return
         }
         let handled = type.equals("ItemAdded") || type.equals("ItemRemoved") || type.equals("OrderPaid")
             || type.equals("OrderShipped") || type.equals("OrderCancelled")
         guard handled else { return }  // unknown types: not read; the engine advances the version
-        guard let current = state else { throw DataError(.beforePlaced, "the order has not been placed yet") }
+        // `state == nil` would copy the state (and retain its arrays) on every event.
+        if case .none = state { throw DataError(.beforePlaced, "the order has not been placed yet") }
+        // In place (`&state!` is the stored value itself, never a copy of the order's lines).
+        try Self.applyToPlaced(&state!, type, event)
+    }
+
+    /// The handled types other than `OrderPlaced`, on an order that exists.
+    static func applyToPlaced(_ current: inout State, _ type: UnsafeRawBufferPointer, _ event: EventView) throws(DataError) {
 
         if type.equals("ItemAdded") {
             let fields = try Self.fields(event, Self.addedFields)
@@ -89,9 +192,9 @@ public struct OrderSummaryProjection: Projection {
             let (amount, o3) = qty.multipliedReportingOverflow(by: price)
             let (total, o4) = current.totalCents.addingReportingOverflow(amount)
             if o1 || o2 || o3 || o4 { throw DataError(.overflow, "adding \(qty) × \(price) cents overflows 64-bit arithmetic") }
-            state?.lines[sku] = State.Line(qty: lineQty, priceCents: price)
-            state?.itemCount = count
-            state?.totalCents = total
+            current.lines[sku] = State.Line(qty: lineQty, priceCents: price)
+            current.itemCount = count
+            current.totalCents = total
         } else if type.equals("ItemRemoved") {
             let fields = try Self.fields(event, Self.removedFields)
             let sku = State.SKU(try Self.string(fields[0], "sku"))
@@ -103,25 +206,25 @@ public struct OrderSummaryProjection: Projection {
             let (count, o3) = current.itemCount.subtractingReportingOverflow(removed)
             if o1 || o2 || o3 { throw DataError(.overflow, "removing \(removed) × \(line.priceCents) cents overflows 64-bit arithmetic") }
             let left = line.qty - removed
-            state?.lines[sku] = left == 0 ? nil : State.Line(qty: left, priceCents: line.priceCents)
-            state?.itemCount = count
-            state?.totalCents = total
+            current.lines[sku] = left == 0 ? nil : State.Line(qty: left, priceCents: line.priceCents)
+            current.itemCount = count
+            current.totalCents = total
         } else if type.equals("OrderPaid") {
             let fields = try Self.fields(event, Self.paidFields)
             let amount = try Self.integer(fields[0], "amount_cents", minimum: 0)
             let (paid, overflow) = current.paidCents.addingReportingOverflow(amount)
             if overflow { throw DataError(.overflow, "paying \(amount) cents overflows 64-bit arithmetic") }
-            state?.status = .paid
-            state?.paidCents = paid
+            current.status = .paid
+            current.paidCents = paid
         } else if type.equals("OrderShipped") {
             _ = try Self.fields(event, Self.noFields)
-            state?.status = .shipped
+            current.status = .shipped
         } else {
             let fields = try Self.fields(event, Self.cancelledFields)
             if let reason = fields[0], case .string = reason {} else if fields[0] != nil {
                 throw DataError(.badPayload, "\"reason\" must be a string")
             }
-            state?.status = .cancelled
+            current.status = .cancelled
         }
     }
 
@@ -139,13 +242,13 @@ public struct OrderSummaryProjection: Projection {
         JSONWriter.appendString(state.currency, to: &data)
         JSONWriter.appendRaw(",\"lines\":{", to: &data)
         // Lines sorted by sku bytes: the same state always gives the same text.
-        for (index, entry) in state.lines.sorted(by: { $0.key.bytes.lexicographicallyPrecedes($1.key.bytes) }).enumerated() {
+        for (index, entry) in state.lines.enumerated() {
             if index > 0 { data.append(UInt8(ascii: ",")) }
-            JSONWriter.appendString(entry.key.bytes, to: &data)
+            JSONWriter.appendString(entry.sku.bytes, to: &data)
             JSONWriter.appendRaw(":{\"qty\":", to: &data)
-            JSONWriter.appendInteger(entry.value.qty, to: &data)
+            JSONWriter.appendInteger(entry.line.qty, to: &data)
             JSONWriter.appendRaw(",\"price_cents\":", to: &data)
-            JSONWriter.appendInteger(entry.value.priceCents, to: &data)
+            JSONWriter.appendInteger(entry.line.priceCents, to: &data)
             data.append(UInt8(ascii: "}"))
         }
         JSONWriter.appendRaw("},\"item_count\":", to: &data)
@@ -174,7 +277,7 @@ public struct OrderSummaryProjection: Projection {
         case "cancelled": status = .cancelled
         default: return nil
         }
-        var lines: [State.SKU: State.Line] = [:]
+        var lines = State.Lines()
         for (sku, line) in lineMembers {
             guard let qty = line["qty"]?.integer, let price = line["price_cents"]?.integer else { return nil }
             lines[State.SKU(sku)] = State.Line(qty: qty, priceCents: price)

@@ -21,6 +21,14 @@ public enum RangeRebuild {
         betweenChunks: () throws(StoreError) -> Void = {}
     ) throws -> TaskSummary {
         let start = Date()
+        if ReadOrder.current == .table,
+           let summary = try runInTableOrder(
+               projection: projection, source: source, store: store, range: range, head: head,
+               table: table, job: job, strict: strict, keepGoing: keepGoing, betweenChunks: betweenChunks) {
+            var timed = summary
+            timed.seconds = Date().timeIntervalSince(start)
+            return timed
+        }
         let fold = projection.fold()
         var summary = TaskSummary()
         var strictStop: QuarantineRecord?
@@ -46,6 +54,67 @@ public enum RangeRebuild {
         summary.events = events
         summary.aggregates = fold.aggregatesSeen
         summary.seconds = Date().timeIntervalSince(start)
+        return summary
+    }
+}
+
+extension RangeRebuild {
+    /// How a rebuild task reads its range: in table order with `ScanOrderFold` (the default
+    /// where the source can), or by walking the aggregate index (`REFOLD_READ_ORDER=index`,
+    /// kept for comparison and for sources without a table order).
+    public enum ReadOrder: String, Sendable {
+        case table, index
+
+        public static var current: ReadOrder {
+            ProcessInfo.processInfo.environment["REFOLD_READ_ORDER"].flatMap(ReadOrder.init(rawValue:)) ?? .table
+        }
+    }
+
+    /// Past this many distinct aggregates in one task, the table-order fold gives up (its
+    /// states would hold too much memory) and the task reads the index instead: memory stays
+    /// bounded whatever the range. `REFOLD_SCAN_MAX_AGGREGATES` overrides it.
+    public static var scanMaxAggregates: Int {
+        ProcessInfo.processInfo.environment["REFOLD_SCAN_MAX_AGGREGATES"].flatMap(Int.init) ?? 200_000
+    }
+
+    /// The table-order read: every row of the range is folded as it comes, rows are written once
+    /// at the end (one transaction), so a worker never writes while it reads. Nil when the
+    /// source cannot read in table order or the range has too many aggregates (nothing written).
+    static func runInTableOrder(
+        projection: AnyProjection, source: any EventSource, store: any ReadModelStore,
+        range: AggregateRange, head: Int64, table: String, job: String, strict: Bool,
+        keepGoing: (Int) -> Bool, betweenChunks: () throws(StoreError) -> Void
+    ) throws -> TaskSummary? {
+        let limit = scanMaxAggregates
+        let fold = projection.scanFold(expectedAggregates: min(limit, 16_384))
+        var tooMany = false
+        let read: Int?
+        do {
+            read = try source.readInTableOrder(
+            range: range, head: head, into: fold,
+            keepGoing: { done in
+                if fold.aggregatesSeen > limit {
+                    tooMany = true
+                    return false
+                }
+                return keepGoing(done)
+            },
+            afterChunk: betweenChunks)
+        } catch {
+            if tooMany { return nil }
+            throw error
+        }
+        guard let events = read else { return nil }
+        if strict, let first = fold.firstQuarantine { throw StrictModeDataError(record: first) }
+        let (rows, quarantined) = fold.drain()
+        try store.write(rows: rows, quarantined: quarantined, table: table, projection: projection.name, job: job)
+        RebuildMetrics.folded(projection: projection.name, events: events, rows: rows.count, quarantined: quarantined.count)
+        try betweenChunks()
+        var summary = TaskSummary()
+        summary.events = events
+        summary.rows = rows.count
+        summary.quarantined = quarantined
+        summary.aggregates = fold.aggregatesSeen
         return summary
     }
 }

@@ -91,6 +91,14 @@ public final class SQLiteConnection {
         return statement.isNull(0) ? nil : statement.int64(0)
     }
 
+    /// The first column of the first row of a query, as text (nil for NULL or no row).
+    public func scalarText(_ sql: String, _ bindings: [SQLiteValue] = []) throws(StoreError) -> String? {
+        let statement = try prepare(sql)
+        try statement.bind(bindings)
+        guard try statement.step() else { return nil }
+        return statement.isNull(0) ? nil : statement.text(0)
+    }
+
     /// Rows changed by the last statement.
     public var changes: Int { Int(sqlite3_changes(handle)) }
 
@@ -194,6 +202,11 @@ public final class SQLiteStatement {
 
     public func isNull(_ column: Int32) -> Bool {
         sqlite3_column_type(statement, column) == SQLITE_NULL
+    }
+
+    /// True when the column's value is stored as TEXT.
+    public func isText(_ column: Int32) -> Bool {
+        sqlite3_column_type(statement, column) == SQLITE_TEXT
     }
 
     public func int64(_ column: Int32) -> Int64 {

@@ -1,0 +1,160 @@
+/// A fold that takes a range's events in **table order** (by position, aggregates
+/// interleaved) and still produces exactly what the ordered fold (`AggregateFold`) produces.
+///
+/// Reading an event table in its own order is about ten times cheaper than walking the
+/// `(aggregate_uuid, aggregate_version)` index, which is what the ordered fold needs. The price
+/// is one state per aggregate held at once instead of one.
+///
+/// **Why the result is exact.** An aggregate whose versions run 1, 2, 3 … in position order
+/// (a *regular* one, nearly all of them) has the same event sequence in position order as in
+/// (version, position) order, so folding it as events arrive is the ordered fold, data errors
+/// and quarantines included. The first event that breaks that run (a NULL, repeated, skipped or
+/// out-of-order version, even after a quarantine) makes the aggregate *irregular*: its state is
+/// dropped, its later events are only counted, and after the scan the reader replays it from the
+/// index in (version, position) order through `consumeOrdered`, the ordered fold's own code.
+public protocol ScanFold: AnyObject {
+    /// Folds one event; within an aggregate, events must arrive in position order.
+    /// Throws only what is not a data error.
+    func consume(_ event: EventView) throws
+    /// Folds every event `cursor` gives until it returns nil: the hot loop, specialized for
+    /// the projection when the fold comes from `AnyProjection.scanFold` (a call through this
+    /// protocol per event could not be).
+    func consume(from cursor: any EventCursor) throws
+    /// Aggregates to replay in (version, position) order through `consumeOrdered`, sorted.
+    var irregularAggregates: [[UInt8]] { get }
+    /// The exact path for irregular aggregates: their events grouped by aggregate, in
+    /// (version, position) order. Not counted in `eventsConsumed` (they were, by `consume`).
+    func consumeOrdered(_ event: EventView) throws
+    /// The rows and quarantine records, each sorted by aggregate. Call once, at the end.
+    func drain() -> (rows: [FoldedRow], quarantined: [QuarantineRecord])
+    /// Events consumed by `consume`.
+    var eventsConsumed: Int { get }
+    /// Distinct aggregates seen.
+    var aggregatesSeen: Int { get }
+    /// Any quarantine so far (strict mode stops on one).
+    var firstQuarantine: QuarantineRecord? { get }
+}
+
+/// Where a table-order read comes from: the next event, or nil at the end of a stretch.
+/// The view is valid until the next call.
+public protocol EventCursor: AnyObject {
+    func next() throws -> EventView?
+}
+
+public final class ScanOrderFold<P: Projection>: ScanFold {
+    @usableFromInline enum Status: UInt8 { case folding, quarantined, irregular }
+
+    @usableFromInline let projection: P
+    @usableFromInline var interner: AggregateInterner
+    // Per aggregate, indexed by the interner's number.
+    @usableFromInline var states: [P.State?] = []
+    @usableFromInline var versions: [Int64] = []
+    @usableFromInline var status: [Status] = []
+    @usableFromInline var quarantines: [Int: QuarantineRecord] = [:]
+    @usableFromInline var irregular: [Int] = []
+    @usableFromInline let ordered: AggregateFold<P>
+    public var eventsConsumed: Int { consumed }
+    @usableFromInline var consumed = 0
+
+    @inlinable
+    public init(_ projection: P, expectedAggregates: Int = 1024) {
+        self.projection = projection
+        interner = AggregateInterner(capacity: expectedAggregates)
+        ordered = AggregateFold(projection)
+        states.reserveCapacity(expectedAggregates)
+        versions.reserveCapacity(expectedAggregates)
+        status.reserveCapacity(expectedAggregates)
+    }
+
+    @inlinable
+    public var aggregatesSeen: Int { interner.count }
+
+    @inlinable
+    public var firstQuarantine: QuarantineRecord? {
+        quarantines.values.min { $0.position < $1.position } ?? ordered.firstQuarantine
+    }
+
+    @inlinable
+    public var irregularAggregates: [[UInt8]] {
+        irregular.map { interner.bytes($0) }.sorted { $0.lexicographicallyPrecedes($1) }
+    }
+
+    @inlinable
+    public func consume(_ event: EventView) throws {
+        consumed += 1
+        let (index, isNew) = interner.intern(event.aggregate)
+        if isNew {
+            states.append(nil)
+            versions.append(0)
+            status.append(.folding)
+        }
+        let current = status[index]
+        if current == .irregular { return }
+        // `versions` counts the events seen (applied or not): regular means each is the next.
+        guard let version = event.version, version == versions[index] + 1 else {
+            status[index] = .irregular
+            states[index] = nil
+            quarantines[index] = nil
+            irregular.append(index)
+            return
+        }
+        if current == .quarantined {
+            versions[index] = version
+            return
+        }
+        do {
+            try projection.apply(&states[index], event)
+            versions[index] = version
+        } catch let error as DataError {
+            status[index] = .quarantined
+            quarantines[index] = QuarantineRecord(event: event, error: error)
+            versions[index] = version
+            // The row keeps the last good state; its version is the event before this one.
+            lastGood[index] = version - 1
+        } catch {
+            throw ProjectionFailure(
+                projection: projection.name, aggregate: event.aggregateID, version: event.version,
+                position: event.position, underlying: "\(error)")
+        }
+    }
+
+    /// The version of the last good event of a quarantined aggregate.
+    @usableFromInline var lastGood: [Int: Int64] = [:]
+
+    /// Set by `AnyProjection.scanFold` to a loop compiled for the concrete `P`.
+    @usableFromInline var feeder: ((any EventCursor) throws -> Void)?
+
+    @inlinable
+    public func consume(from cursor: any EventCursor) throws {
+        if let feeder { return try feeder(cursor) }
+        while let event = try cursor.next() { try consume(event) }
+    }
+
+    @inlinable
+    public func consumeOrdered(_ event: EventView) throws {
+        try ordered.consume(event)
+    }
+
+    @inlinable
+    public func drain() -> (rows: [FoldedRow], quarantined: [QuarantineRecord]) {
+        ordered.finish()
+        let (orderedRows, orderedQuarantines) = ordered.drain()
+        var rows: [FoldedRow] = []
+        rows.reserveCapacity(states.count)
+        for index in states.indices where status[index] != .irregular {
+            guard let state = states[index] else { continue }
+            var data: [UInt8] = []
+            data.reserveCapacity(128)
+            projection.encode(state, into: &data)
+            let version = status[index] == .quarantined ? lastGood[index]! : versions[index]
+            rows.append(FoldedRow(aggregate: interner.bytes(index), data: data, version: version))
+        }
+        rows.append(contentsOf: orderedRows)
+        rows.sort { $0.aggregate.lexicographicallyPrecedes($1.aggregate) }
+        var records = Array(quarantines.values) + orderedQuarantines
+        records.sort { $0.aggregate.utf8.lexicographicallyPrecedes($1.aggregate.utf8) }
+        states = []
+        quarantines = [:]
+        return (rows, records)
+    }
+}
