@@ -33,9 +33,11 @@ enum DistributedRebuildCommand {
         options.replaceForeignTable = replaceTable
         options.policy.waitForWorkers = waitForWorkers?.seconds
         // Check every input before starting a private redis-server (and before writing anything).
-        let plan = try DistributedRebuild.plan(options)
+        var plan = try DistributedRebuild.plan(options)
+        let starting = Date()
         let resolved = try ResolvedRedis(redis)
         defer { resolved.stop() }
+        plan.phases.append(.init(resolved.privateServer != nil ? "start a private Redis" : "resolve Redis", from: starting))
         let outcome = try DistributedRebuild.run(
             options, plan: plan, redis: .init(configuration: resolved.configuration, urlText: resolved.urlText, display: resolved.display),
             hooks: .init(

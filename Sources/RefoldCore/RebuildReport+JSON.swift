@@ -28,6 +28,9 @@ extension RebuildReport {
         ]
         if let notSwappedBecause { pairs.insert(("not_swapped_because", .string(notSwappedBecause)), at: 4) }
         if let previousTableKeptAs { pairs.append(("previous_table_kept_as", .string(previousTableKeptAs))) }
+        if !phases.isEmpty {
+            pairs.append(("phases", .array(phases.map { .object([("name", .string($0.name)), ("seconds", .double(($0.seconds * 1000).rounded() / 1000))]) })))
+        }
         return .object(pairs)
     }
 

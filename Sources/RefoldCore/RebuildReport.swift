@@ -16,6 +16,19 @@ public struct RebuildReport: Sendable, Equatable {
     public var mode: String
     /// Largest resident memory of a local worker process, when there were local workers.
     public var workerPeakRSSBytes: Int64?
+    /// Where the coordinator's time went, step by step (parallel runs): (name, seconds).
+    public var phases: [PhaseTime] = []
+
+    /// One coordinator step and its seconds.
+    public struct PhaseTime: Sendable, Equatable {
+        public var name: String
+        public var seconds: Double
+
+        public init(name: String, seconds: Double) {
+            self.name = name
+            self.seconds = seconds
+        }
+    }
     /// True only when this run replaced the live table.
     public var swapped = true
     /// Why the live table was kept, when it was (dead tasks, rejected results).

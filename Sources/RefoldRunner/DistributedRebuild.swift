@@ -44,6 +44,25 @@ public enum DistributedRebuild {
         public var results: [TaskResult]
         public var dead: [DeadTask]
         public var workerRestarts: Int
+        /// The coordinator's own steps, in order, on the wall clock (for the timeline).
+        public var phases: [Phase]
+    }
+
+    /// One step of the coordinator, from `startedMilliseconds` to `finishedMilliseconds`
+    /// (milliseconds since 1970 on this host's clock, like the tasks' Redis times when Redis is
+    /// local).
+    public struct Phase: Sendable, Equatable {
+        public var name: String
+        public var startedMilliseconds: Int64
+        public var finishedMilliseconds: Int64
+
+        public init(_ name: String, from start: Date, to end: Date = Date()) {
+            self.name = name
+            startedMilliseconds = Int64((start.timeIntervalSince1970 * 1000).rounded())
+            finishedMilliseconds = Int64((end.timeIntervalSince1970 * 1000).rounded())
+        }
+
+        public var seconds: Double { Double(finishedMilliseconds - startedMilliseconds) / 1000 }
     }
 
     /// The run's side channels: progress, warnings, and signals.
@@ -87,12 +106,21 @@ public enum DistributedRebuild {
     /// private redis-server, so bad input never costs one).
     public static func run(_ options: Options, plan planned: Plan, redis: RedisTarget, hooks: Hooks = Hooks()) throws -> Outcome {
         let start = planned.madeAt
+        var phases = planned.phases
+        var mark = Date()
         let client = try connect(redis, hooks: hooks)
+        phases.append(Phase("connect", from: mark))
         let forked = try fork(options, planned, client: client, redis: redis)
         defer { forked.cleanUp() }
+        phases += forked.phases
         do {
+            mark = Date()
             let (status, restarts) = try supervise(projection: options.projection.name, policy: options.policy, forked, client: client, redis: redis, hooks: hooks)
-            return try finish(options, planned, forked, status: status, client: client, restarts: restarts, started: start)
+            phases.append(Phase("wait for the join", from: mark))
+            var outcome = try finish(options, planned, forked, status: status, client: client, restarts: restarts, started: start)
+            outcome.phases = phases + outcome.phases
+            outcome.report.phases = outcome.phases.map { .init(name: $0.name, seconds: $0.seconds) }
+            return outcome
         } catch {
             // `refold status` lists the job as finished either way, with why it ended so.
             var why = (error as? RunnerError)?.message ?? "\(error)"
@@ -113,6 +141,8 @@ public enum DistributedRebuild {
         let backupName: String?
         /// When planning started: the run's time counts from here.
         let madeAt: Date
+        /// "plan", and whatever the caller did before `run` (starting a private Redis).
+        public var phases: [Phase] = []
     }
 
     /// Read-only checks of every input, in the order a user would fix them: the event table,
@@ -124,7 +154,8 @@ public enum DistributedRebuild {
         let backup = try Stores.preflight(
             options.locations.readModels, projection: options.projection.name, replaceForeign: options.replaceForeignTable)
         let head = try source.headPosition()
-        return Plan(source: source, head: head, partition: try source.plan(tasks: options.tasks), backupName: backup, madeAt: madeAt)
+        let partition = try source.plan(tasks: options.tasks)
+        return Plan(source: source, head: head, partition: partition, backupName: backup, madeAt: madeAt, phases: [Phase("plan", from: madeAt)])
     }
 
     /// Connects to Redis before anything is written. A server that is not listening fails at
@@ -155,6 +186,7 @@ public enum DistributedRebuild {
         var cleanups: [() -> Void] = []
         var swapped = false
         var finished = false
+        var phases: [Phase] = []
 
         init(jobID: String, store: any ReadModelStore, definitions: [TaskDefinition]) {
             self.jobID = jobID
@@ -169,9 +201,13 @@ public enum DistributedRebuild {
                 if !self.finished { _ = try? client.cancel(jobID: self.jobID, reason: "the coordinator stopped before the join") }
                 _ = try? client.unindex(jobID: self.jobID)
             }
+            let registering = Date()
             try client.fork(jobID: jobID, settings: settings, tasks: definitions, eventsTotal: eventsTotal,
                             budget: OutageBudget(seconds: outageBudget, retryUnreachable: true))
+            phases.append(Phase("register the job", from: registering))
             if workers > 0 {
+                let spawning = Date()
+                defer { phases.append(Phase("spawn workers", from: spawning)) }
                 try? FileManager.default.createDirectory(at: logDirectory, withIntermediateDirectories: true)
                 let pool = try LocalWorkerPool(count: workers, redisURL: redis.urlText, arguments: ["--job", jobID, "--poll", "20ms"], logDirectory: logDirectory)
                 self.pool = pool
@@ -199,6 +235,7 @@ public enum DistributedRebuild {
                 TaskDefinition(id: String(format: "r%05d", index), spec: range.spec)
             })
         let (jobID, store) = (forked.jobID, forked.store)
+        let locking = Date()
         do {
             let owner = "refold rebuild on \(ProcessInfo.processInfo.hostName), pid \(getpid())"
             if let orphan = try store.acquireLock(projection: name, job: jobID, owner: owner, seconds: lockSeconds, redis: redis.display) {
@@ -208,6 +245,7 @@ public enum DistributedRebuild {
             }
             forked.cleanups.append { try? store.releaseLock(projection: name, job: jobID) }
             try store.createShadow(projection: name)
+            forked.phases.append(Phase("lock, shadow table", from: locking))
             forked.cleanups.append { [unowned forked] in
                 if !forked.swapped {
                     try? store.dropShadow(projection: name)
@@ -296,6 +334,8 @@ public enum DistributedRebuild {
     static func finish(_ options: Options, _ plan: Plan, _ forked: Forked, status: JobStatus, client: CoordinationClient, restarts: Int, started: Date) throws -> Outcome {
         let name = options.projection.name
         let jobID = forked.jobID
+        var phases: [Phase] = []
+        let checking = Date()
         let budget = OutageBudget(seconds: options.policy.outageBudget)
         let results = try budget.run { () throws(CoordinationError) in try client.results(jobID: jobID) }
         let dead = try budget.run { () throws(CoordinationError) in try client.deadTasks(jobID: jobID) }
@@ -336,12 +376,15 @@ public enum DistributedRebuild {
             verdict = "job \(jobID) ended \(status.state)\(status.reason.isEmpty ? "" : ": \(status.reason)")"
         }
 
+        phases.append(Phase("check the results", from: checking))
+        let swapping = Date()
         var keptAs: String?
         if verdict == nil {
             keptAs = try forked.store.swapIn(projection: name, job: jobID, head: plan.head, projectionVersion: options.projection.version, keepForeignAs: plan.backupName)
             forked.swapped = true
             try? FileManager.default.removeItem(at: forked.logDirectory)
         }
+        phases.append(Phase(forked.swapped ? "swap" : "keep the live table", from: swapping))
         let quarantined = forked.swapped ? try forked.store.quarantined(projection: name, job: jobID) : []
         var taskSeconds: [String: Double] = [:]
         for result in results { taskSeconds[result.taskID] = result.seconds }
@@ -363,6 +406,6 @@ public enum DistributedRebuild {
         report.workerPeakRSSBytes = counted.map(\.peakRSSKilobytes).filter { $0 > 0 }.max().map { $0 * 1024 }
         try? client.recordFinished(jobID: jobID, summary: report.summaryJSON)
         RebuildMetrics.finished(projection: name, swapped: report.swapped)
-        return Outcome(report: report, results: results, dead: dead, workerRestarts: restarts)
+        return Outcome(report: report, results: results, dead: dead, workerRestarts: restarts, phases: phases)
     }
 }
