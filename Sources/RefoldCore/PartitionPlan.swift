@@ -3,6 +3,9 @@ public struct PartitionPlan: Sendable, Equatable {
     public let ranges: [AggregateRange]
     /// Events with an aggregate id (NULL-aggregate rows are never projected).
     public let totalEvents: Int64
+    /// True when each range's `estimatedEvents` is its exact count of events with an aggregate
+    /// at planning time, as the reader selects them (SQLite counts them from the index).
+    public var countsAreExact = false
 
     public init(ranges: [AggregateRange], totalEvents: Int64) {
         self.ranges = ranges

@@ -114,10 +114,15 @@ public enum DistributedRebuild {
         defer { forked.cleanUp() }
         phases += forked.phases
         do {
+            // The coordinator's own count of every range, while the workers start up: what
+            // each completed task is checked against at the join.
+            mark = Date()
+            let expected = try expectations(planned, forked)
+            phases.append(Phase("count each range", from: mark))
             mark = Date()
             let (status, restarts) = try supervise(projection: options.projection.name, policy: options.policy, forked, client: client, redis: redis, hooks: hooks)
             phases.append(Phase("wait for the join", from: mark))
-            var outcome = try finish(options, planned, forked, status: status, client: client, restarts: restarts, started: start)
+            var outcome = try finish(options, planned, forked, expectations: expected, status: status, client: client, restarts: restarts, started: start)
             outcome.phases = phases + outcome.phases
             outcome.report.phases = outcome.phases.map { .init(name: $0.name, seconds: $0.seconds) }
             return outcome
@@ -154,7 +159,12 @@ public enum DistributedRebuild {
         let backup = try Stores.preflight(
             options.locations.readModels, projection: options.projection.name, replaceForeign: options.replaceForeignTable)
         let head = try source.headPosition()
-        let partition = try source.plan(tasks: options.tasks)
+        // A table-order task holds one state per aggregate of its range: more tasks when a
+        // range would hold too many, so a worker's memory stays flat whatever the table's size.
+        var partition = try source.plan(tasks: options.tasks, aggregatesPerTask: RangeRebuild.aggregatesPerTask)
+        // The plan's counts are the ranges' counts up to the head only if nothing was appended
+        // while it was made (positions only grow: a new event lands above the head).
+        if partition.countsAreExact, try source.headPosition() != head { partition.countsAreExact = false }
         return Plan(source: source, head: head, partition: partition, backupName: backup, madeAt: madeAt, phases: [Phase("plan", from: madeAt)])
     }
 
@@ -331,7 +341,18 @@ public enum DistributedRebuild {
 
     /// Checks every result against the plan; swaps the shadow in only after a clean join
     /// whose every task passed; reports either way.
-    static func finish(_ options: Options, _ plan: Plan, _ forked: Forked, status: JobStatus, client: CoordinationClient, restarts: Int, started: Date) throws -> Outcome {
+    /// The events each task must have folded: its range's rows with position ≤ head, counted
+    /// by the coordinator itself from the aggregate index.
+    static func expectations(_ plan: Plan, _ forked: Forked) throws -> [String: RebuildResultCheck.Expectation] {
+        var expectations: [String: RebuildResultCheck.Expectation] = [:]
+        for (definition, range) in zip(forked.definitions, plan.partition.ranges) {
+            let events = plan.partition.countsAreExact ? range.estimatedEvents : try plan.source.countEvents(range: range, head: plan.head)
+            expectations[definition.id] = .init(range: range, events: events)
+        }
+        return expectations
+    }
+
+    static func finish(_ options: Options, _ plan: Plan, _ forked: Forked, expectations: [String: RebuildResultCheck.Expectation], status: JobStatus, client: CoordinationClient, restarts: Int, started: Date) throws -> Outcome {
         let name = options.projection.name
         let jobID = forked.jobID
         var phases: [Phase] = []
@@ -351,10 +372,6 @@ public enum DistributedRebuild {
         }
 
         // Every completed task, checked against the coordinator's own count of its range.
-        var expectations: [String: RebuildResultCheck.Expectation] = [:]
-        for (definition, range) in zip(forked.definitions, plan.partition.ranges) {
-            expectations[definition.id] = .init(range: range, events: try plan.source.countEvents(range: range, head: plan.head))
-        }
         let check = RebuildResultCheck(job: jobID, expectations: expectations)
         var accepted: [String: RebuildTaskResult] = [:]
         var rejected: [RejectedTaskReport] = []

@@ -70,6 +70,10 @@ extension RangeRebuild {
         }
     }
 
+    /// The most aggregates a planned rebuild task should hold: about 40 MB of `order_summary`
+    /// states, so a worker stays under 100 MB (docs/PERFORMANCE.md).
+    public static let aggregatesPerTask: Int64 = 12_000
+
     /// Past this many distinct aggregates in one task, the table-order fold gives up (its
     /// states would hold too much memory) and the task reads the index instead: memory stays
     /// bounded whatever the range. `REFOLD_SCAN_MAX_AGGREGATES` overrides it.

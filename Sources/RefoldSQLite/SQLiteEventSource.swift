@@ -60,9 +60,25 @@ public final class SQLiteEventSource: EventSource {
     /// from the `(aggregate_uuid)` index alone (a covering index scan inside SQLite, never a
     /// table scan, never `ANALYZE`).
     public func plan(tasks: Int) throws(StoreError) -> PartitionPlan {
-        let total = try connection.scalarInt("SELECT count(\(aggregateColumn)) FROM \(table)") ?? 0
+        try plan(tasks: tasks, aggregatesPerTask: nil)
+    }
+
+    /// The same, with more ranges than `tasks` when a range would hold more than
+    /// `aggregatesPerTask` aggregates (from the same index pass: `count(DISTINCT …)`).
+    public func plan(tasks requested: Int, aggregatesPerTask: Int64?) throws(StoreError) -> PartitionPlan {
+        let counts = try connection.prepare("SELECT count(\(aggregateColumn)), count(DISTINCT \(aggregateColumn)) FROM \(table)")
+        guard try counts.step() else { return PartitionPlan(ranges: [AggregateRange(lower: nil, upper: nil, estimatedEvents: 0)], totalEvents: 0) }
+        let (total, aggregates) = (counts.int64(0), counts.int64(1))
+        counts.reset()
+        let cap = max(1, aggregatesPerTask ?? Int64.max)
+        let tasks = max(requested, aggregates == 0 ? 1 : Int((aggregates - 1) / cap + 1))
+        // The counts are exact, as the reader selects rows, unless some ids are not text
+        // (numbers sort before '' and the reader skips them): an index seek says.
+        let exact = try connection.scalarInt("SELECT count(*) FROM \(table) WHERE \(aggregateColumn) < ''") == 0
         guard tasks > 1, total > 0 else {
-            return PartitionPlan(ranges: [AggregateRange(lower: nil, upper: nil, estimatedEvents: total)], totalEvents: total)
+            var plan = PartitionPlan(ranges: [AggregateRange(lower: nil, upper: nil, estimatedEvents: total)], totalEvents: total)
+            plan.countsAreExact = exact
+            return plan
         }
         let step = max(1, (total + Int64(tasks) - 1) / Int64(tasks))
         var samples: [(id: [UInt8], before: Int64)] = []
@@ -104,6 +120,7 @@ public final class SQLiteEventSource: EventSource {
                 samples.append((statement.copyBytes(0), statement.int64(1) - 1))
             }
         }
+        // Not exact: a boundary falls inside an aggregate, whose events all go to the next range.
         return PartitionPlan.fromSamples(samples, total: total)
     }
 

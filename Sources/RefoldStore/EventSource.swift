@@ -17,6 +17,9 @@ public protocol EventSource: AnyObject {
     func headPosition() throws(StoreError) -> Int64
     /// About `tasks` aggregate ranges of near-equal event counts, from the aggregate index.
     func plan(tasks: Int) throws(StoreError) -> PartitionPlan
+    /// The same, with more ranges when one would hold more than `aggregatesPerTask` aggregates
+    /// (sources that can count them cheaply; others ignore it).
+    func plan(tasks: Int, aggregatesPerTask: Int64?) throws(StoreError) -> PartitionPlan
     /// Events of `range` with position ≤ `head` (exactly what `read` folds).
     func countEvents(range: AggregateRange, head: Int64) throws(StoreError) -> Int64
     /// Streams the events of `range` with position ≤ `head` into `fold`, grouped by aggregate
@@ -76,6 +79,10 @@ public protocol EventSource: AnyObject {
 }
 
 extension EventSource {
+    public func plan(tasks: Int, aggregatesPerTask: Int64?) throws(StoreError) -> PartitionPlan {
+        try plan(tasks: tasks)
+    }
+
     public func readInTableOrder(
         range: AggregateRange, head: Int64, into fold: any ScanFold,
         keepGoing: (Int) -> Bool, afterChunk: () throws(StoreError) -> Void

@@ -70,6 +70,44 @@ public struct FoldHarness<P: Projection> {
         let (rows, quarantined) = engine.drain()
         return FoldResult(rows: rows, quarantined: quarantined)
     }
+
+    /// Folds `events` the way a rebuild task reads SQLite: in position order, aggregates
+    /// interleaved (`ScanOrderFold`), then the irregular aggregates replayed in (version,
+    /// position) order. It must give exactly what `fold` gives; a projection's tests can
+    /// compare the two.
+    public func foldInTableOrder(_ events: [TestEvent]) throws -> FoldResult {
+        let numbered = events.enumerated().map { index, event in
+            (event: event, position: event.position ?? Int64(index + 1))
+        }
+        let engine = AnyProjection(projection).scanFold()
+        for (event, position) in numbered.sorted(by: { $0.position < $1.position }) {
+            try Self.withView(event, position) { try engine.consume($0) }
+        }
+        for aggregate in engine.irregularAggregates {
+            let own = numbered.filter { Array($0.event.aggregate.utf8) == aggregate }.sorted { a, b in
+                if a.event.version != b.event.version { return (a.event.version ?? .min) < (b.event.version ?? .min) }
+                return a.position < b.position
+            }
+            for (event, position) in own {
+                try Self.withView(event, position) { try engine.consumeOrdered($0) }
+            }
+        }
+        let (rows, quarantined) = engine.drain()
+        return FoldResult(rows: rows, quarantined: quarantined)
+    }
+
+    private static func withView(_ event: TestEvent, _ position: Int64, _ body: (EventView) throws -> Void) throws {
+        let aggregate = Array(event.aggregate.utf8)
+        let eventClass = Array(event.type.utf8)
+        let payload = Array(event.payload.utf8)
+        try aggregate.withUnsafeBytes { a in
+            try eventClass.withUnsafeBytes { c in
+                try payload.withUnsafeBytes { p in
+                    try body(EventView(position: position, aggregate: a, version: event.version, eventClass: c, payload: p))
+                }
+            }
+        }
+    }
 }
 
 /// What a fold produced: rows by aggregate, and quarantined aggregates.

@@ -111,11 +111,15 @@ import Testing
         let before = try store.count(fingerprint)
         let job = try store.checkpoint(projection: "order_summary")?.job
 
-        for signal in [SIGINT, SIGKILL] {
-            let running = try RefoldRun.start(["rebuild", "order_summary", "--events", events, "--inline"])
-            // Half-way: the shadow table exists and has rows.
-            try Deadline.wait(seconds: 60, "the rebuild to write into its shadow table") {
-                (try? store.count("SELECT count(*) FROM order_summary__refold_shadow")) ?? 0 > 0
+        // Both read orders: the table-order fold writes its rows once, at the end (so it is
+        // stopped while its shadow table is still empty); the index walk writes between chunks.
+        // SIGKILL last: it leaves its shadow table and lock behind.
+        for (signal, order) in [(SIGINT, "table"), (SIGINT, "index"), (SIGKILL, "table")] {
+            let running = try RefoldRun.start(["rebuild", "order_summary", "--events", events, "--inline"], environment: ["REFOLD_READ_ORDER": order])
+            // Half-way: the shadow table exists (index walk: and has rows).
+            try Deadline.wait(seconds: 60, "the rebuild to make its shadow table") {
+                guard (try? store.hasShadow(projection: "order_summary")) == true else { return false }
+                return order == "table" || (try? store.count("SELECT count(*) FROM order_summary__refold_shadow")) ?? 0 > 0
             }
             running.child.signal(signal)
             let result = try running.finish(timeout: 60)
