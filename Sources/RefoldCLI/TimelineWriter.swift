@@ -9,7 +9,7 @@ import RefoldRunner
 /// to its end; retried tasks (attempt > 1) are orange, dead tasks red and listed.
 enum TimelineWriter {
     static func write(_ outcome: DistributedRebuild.Outcome, to path: String) throws {
-        try write(TimelineLayout(results: outcome.results, dead: outcome.dead, title: "\(outcome.report.projection) — job \(outcome.report.job)"), to: path)
+        try write(TimelineLayout(results: outcome.results, dead: outcome.dead, title: "\(outcome.report.projection) — job \(outcome.report.job)", phases: outcome.phases), to: path)
     }
 
     /// An inline rebuild: one lane (this process), one bar.
@@ -31,7 +31,9 @@ enum TimelineWriter {
     }
 }
 
-/// The geometry of a timeline, separate from file I/O so it can be tested.
+/// The geometry of a timeline, separate from file I/O so it can be tested: a time axis in
+/// seconds from the run's first step, the coordinator's own steps on the first lane (plan,
+/// start Redis, fork, spawn, the join, the swap), then one lane per worker.
 struct TimelineLayout {
     struct Bar: Equatable {
         let task: String
@@ -41,22 +43,36 @@ struct TimelineLayout {
         let retried: Bool
     }
 
+    struct PhaseBar: Equatable {
+        let name: String
+        let x: Double
+        let width: Double
+        let seconds: Double
+    }
+
     let lanes: [String]
     let bars: [Bar]
+    let phases: [PhaseBar]
     let dead: [DeadTask]
     let title: String
+    /// From the first step (phase or task) to the last.
     let seconds: Double
+    /// Axis ticks: (x, seconds since the start).
+    let ticks: [(x: Double, seconds: Double)]
     static let width = 1000.0
     static let laneHeight = 24.0
     static let left = 180.0
+    static let phaseColors = ["#8e44ad", "#16a085", "#d35400", "#2c3e50", "#c0392b", "#27ae60", "#7f8c8d", "#2980b9", "#f39c12", "#e84393"]
 
-    init(results: [TaskResult], dead: [DeadTask], title: String) {
+    init(results: [TaskResult], dead: [DeadTask], title: String, phases: [DistributedRebuild.Phase] = []) {
         self.title = title
         self.dead = dead
         let lanes = Array(Set(results.map(\.worker))).sorted()
         self.lanes = lanes
-        let start = results.map(\.startedMilliseconds).min() ?? 0
-        let end = results.map(\.finishedMilliseconds).max() ?? start
+        let starts = results.map(\.startedMilliseconds) + phases.map(\.startedMilliseconds)
+        let ends = results.map(\.finishedMilliseconds) + phases.map(\.finishedMilliseconds)
+        let start = starts.min() ?? 0
+        let end = max(ends.max() ?? start, start)
         let span = Double(max(end - start, 1))
         seconds = span / 1000
         let scale = (Self.width - Self.left - 20) / span
@@ -66,32 +82,84 @@ struct TimelineLayout {
                 width: max(1, Double(result.finishedMilliseconds - result.startedMilliseconds) * scale),
                 retried: result.attempt > 1)
         }
+        self.phases = phases.map { phase in
+            PhaseBar(name: phase.name, x: Self.left + Double(phase.startedMilliseconds - start) * scale,
+                     width: max(1, Double(phase.finishedMilliseconds - phase.startedMilliseconds) * scale), seconds: phase.seconds)
+        }
+        // About 5 to 10 ticks at a round step.
+        let steps = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 3600]
+        let step = steps.first { span / 1000 / $0 <= 10 } ?? 3600
+        var ticks: [(Double, Double)] = []
+        var at = 0.0
+        while at <= span / 1000 + 1e-9 {
+            ticks.append((Self.left + at * 1000 * scale, at))
+            at += step
+        }
+        self.ticks = ticks
     }
 
+    /// Lanes drawn: the coordinator's (when there are phases), then the workers'.
+    private var laneOffset: Int { phases.isEmpty ? 0 : 1 }
+
     func svg() -> String {
-        let height = 60 + Double(lanes.count) * Self.laneHeight + Double(dead.count) * 16 + 30
+        let laneCount = Double(lanes.count + laneOffset)
+        let axisY = 40 + laneCount * Self.laneHeight + 4
+        let legendRows = phases.isEmpty ? 0 : (phases.count + 2) / 3
+        let height = axisY + 30 + Double(legendRows) * 16 + Double(dead.count) * 16 + 30
         var out = """
             <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(Self.width))" height="\(Int(height))" font-family="sans-serif" font-size="12">
             <text x="10" y="20" font-size="14">\(escape(title)) — \(String(format: "%.2f", seconds)) s, \(bars.count) tasks, \(lanes.count) workers</text>
 
             """
+        // Grid and axis.
+        for tick in ticks {
+            out += String(format: "<line x1=\"%.1f\" y1=\"36\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e5e5e5\"/>\n", tick.x, tick.x, axisY)
+            out += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"#444\">%@</text>\n", tick.x, axisY + 16, Self.format(tick.seconds))
+        }
+        out += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#444\"/>\n", Self.left, axisY, Self.width - 20, axisY)
+        out += String(format: "<text x=\"10\" y=\"%.1f\" fill=\"#444\">seconds</text>\n", axisY + 16)
+        if !phases.isEmpty {
+            out += "<text x=\"10\" y=\"55\">coordinator</text>\n"
+            for (index, phase) in phases.enumerated() {
+                let color = Self.phaseColors[index % Self.phaseColors.count]
+                out += String(format: "<rect class=\"phase\" x=\"%.1f\" y=\"43\" width=\"%.1f\" height=\"18\" fill=\"%@\" fill-opacity=\"%@\" stroke=\"#fff\"><title>%@: %.3f s</title></rect>\n",
+                              phase.x, phase.width, color, phase.name == "wait for the join" ? "0.25" : "0.9", escape(phase.name), phase.seconds)
+            }
+        }
         for (index, lane) in lanes.enumerated() {
-            let y = 40 + Double(index) * Self.laneHeight
+            let y = 40 + Double(index + laneOffset) * Self.laneHeight
             out += "<text x=\"10\" y=\"\(y + 15)\">\(escape(lane))</text>\n"
         }
         for bar in bars {
-            let y = 40 + Double(bar.lane) * Self.laneHeight + 3
+            let y = 40 + Double(bar.lane + laneOffset) * Self.laneHeight + 3
             let color = bar.retried ? "#f0a030" : "#4a90d9"
-            out += String(format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"18\" fill=\"%@\" stroke=\"#fff\"><title>%@</title></rect>\n",
+            out += String(format: "<rect class=\"task\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"18\" fill=\"%@\" stroke=\"#fff\"><title>%@</title></rect>\n",
                           bar.x, y, bar.width, color, escape(bar.task))
         }
-        var y = 50 + Double(lanes.count) * Self.laneHeight
+        var y = axisY + 40
+        // The legend: each coordinator step with its time, three to a row.
+        for (index, phase) in phases.enumerated() {
+            let x = 10 + Double(index % 3) * 320
+            let row = y + Double(index / 3) * 16
+            let color = Self.phaseColors[index % Self.phaseColors.count]
+            out += String(format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"10\" height=\"10\" fill=\"%@\"/><text x=\"%.1f\" y=\"%.1f\">%@ %@</text>\n",
+                          x, row - 9, color, x + 14, row, escape(phase.name), Self.format(phase.seconds))
+        }
+        y += Double(legendRows) * 16
         for task in dead {
             out += "<text x=\"10\" y=\"\(y)\" fill=\"#c0392b\">dead: \(escape(task.taskID)) after \(task.attempts) attempt(s): \(escape(String(task.error.prefix(120))))</text>\n"
             y += 16
         }
-        out += "<text x=\"10\" y=\"\(y + 10)\" fill=\"#666\">blue: task, orange: retried task, red: dead task</text>\n</svg>\n"
+        out += "<text x=\"10\" y=\"\(y + 10)\" fill=\"#666\">blue: task, orange: retried task, red: dead task\(phases.isEmpty ? "" : "; top lane: the coordinator's steps")</text>\n</svg>\n"
         return out
+    }
+
+    /// "0.25 s", "1.5 s", "12 s": as many decimals as the value needs, up to 3.
+    static func format(_ seconds: Double) -> String {
+        var text = String(format: "%.3f", seconds)
+        while text.hasSuffix("0") { text.removeLast() }
+        if text.hasSuffix(".") { text.removeLast() }
+        return text + " s"
     }
 
     func escape(_ text: String) -> String {

@@ -73,8 +73,11 @@ public final class SQLiteEventSource: EventSource {
         let cap = max(1, aggregatesPerTask ?? Int64.max)
         let tasks = max(requested, aggregates == 0 ? 1 : Int((aggregates - 1) / cap + 1))
         // The counts are exact, as the reader selects rows, unless some ids are not text
-        // (numbers sort before '' and the reader skips them): an index seek says.
-        let exact = try connection.scalarInt("SELECT count(*) FROM \(table) WHERE \(aggregateColumn) < ''") == 0
+        // (numbers sort before '' and the reader skips them; blobs sort after all text): two
+        // index seeks say.
+        let numbers = try connection.scalarInt("SELECT count(*) FROM \(table) WHERE \(aggregateColumn) < ''") ?? 0
+        let blobs = try connection.scalarInt("SELECT count(*) FROM \(table) WHERE \(aggregateColumn) >= x''") ?? 0
+        let exact = numbers == 0 && blobs == 0
         guard tasks > 1, total > 0 else {
             var plan = PartitionPlan(ranges: [AggregateRange(lower: nil, upper: nil, estimatedEvents: total)], totalEvents: total)
             plan.countsAreExact = exact
@@ -82,6 +85,7 @@ public final class SQLiteEventSource: EventSource {
         }
         let step = max(1, (total + Int64(tasks) - 1) / Int64(tasks))
         var samples: [(id: [UInt8], before: Int64)] = []
+        var rowidSamples = true
         do {
             // Hop along the covering index: each boundary is `step` entries after the last one,
             // found with OFFSET from the previous (aggregate, rowid) — about count()'s cost in all.
@@ -93,13 +97,19 @@ public final class SQLiteEventSource: EventSource {
                 SELECT \(aggregateColumn), rowid FROM \(table) WHERE (\(aggregateColumn), rowid) > (?2, ?3)
                 ORDER BY \(aggregateColumn), rowid LIMIT 1 OFFSET ?1
                 """)
+            // A sample falls inside an aggregate whose events all start the next range: its
+            // events before the sample are taken off, so each range's count is exact.
+            let within = try connection.prepare("SELECT count(*) FROM \(table) WHERE \(aggregateColumn) = ?1 AND rowid < ?2")
             var rank = step
             try first.bind([.int(step)])
             var statement = first
             while rank < total, try statement.step() {
                 let key = statement.copyBytes(0)
                 let rowid = statement.int64(1)
-                samples.append((key, rank))
+                try within.bind([.bytes(key), .int(rowid)])
+                let earlier = try within.step() ? within.int64(0) : 0
+                within.reset()
+                samples.append((key, rank - earlier))
                 statement.reset()
                 try next.bind([.int(step - 1), .bytes(key), .int(rowid)])
                 statement = next
@@ -109,6 +119,7 @@ public final class SQLiteEventSource: EventSource {
         } catch {
             // A table without rowid: number the index entries with a window function instead.
             samples = []
+            rowidSamples = false
             let statement = try connection.prepare("""
                 SELECT a, rn FROM (
                   SELECT \(aggregateColumn) AS a, row_number() OVER (ORDER BY \(aggregateColumn)) AS rn
@@ -120,8 +131,9 @@ public final class SQLiteEventSource: EventSource {
                 samples.append((statement.copyBytes(0), statement.int64(1) - 1))
             }
         }
-        // Not exact: a boundary falls inside an aggregate, whose events all go to the next range.
-        return PartitionPlan.fromSamples(samples, total: total)
+        var plan = PartitionPlan.fromSamples(samples, total: total)
+        plan.countsAreExact = exact && rowidSamples
+        return plan
     }
 
     /// The exact number of events `read(range:head:)` folds for `range`: rows of the range

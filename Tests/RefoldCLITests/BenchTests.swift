@@ -1,5 +1,6 @@
 import Foundation
 import RefoldCoordination
+import RefoldRunner
 @testable import RefoldCLI
 import RefoldTestSupport
 import Testing
@@ -22,6 +23,36 @@ import Testing
         let svg = layout.svg()
         #expect(svg.contains("dead: r3 after 3 attempt(s): poison &lt;x&gt;"))
         #expect(svg.contains("#f0a030"))
+    }
+
+    @Test func timelineHasATimeAxisAndTheCoordinatorsStepsOnTheirOwnLane() {
+        let at = { (ms: Int64) in Date(timeIntervalSince1970: Double(ms) / 1000) }
+        let phases = [
+            DistributedRebuild.Phase("plan", from: at(10_000), to: at(10_100)),
+            DistributedRebuild.Phase("start a private Redis", from: at(10_100), to: at(10_130)),
+            DistributedRebuild.Phase("wait for the join", from: at(10_150), to: at(11_150)),
+            DistributedRebuild.Phase("swap", from: at(11_150), to: at(11_200)),
+        ]
+        let results = [
+            TaskResult(taskID: "r0", worker: "w1", attempt: 1, token: "1", startedMilliseconds: 10_200, finishedMilliseconds: 11_100, events: 1, result: ""),
+            TaskResult(taskID: "r1", worker: "w2", attempt: 1, token: "2", startedMilliseconds: 10_210, finishedMilliseconds: 11_140, events: 1, result: ""),
+        ]
+        let layout = TimelineLayout(results: results, dead: [], title: "t", phases: phases)
+        // The run spans the first step to the last, not only the tasks.
+        #expect(abs(layout.seconds - 1.2) < 1e-9)
+        #expect(layout.phases.first?.x == TimelineLayout.left)
+        #expect(abs((layout.phases.last!.x + layout.phases.last!.width) - (TimelineLayout.width - 20)) < 0.001)
+        // A task starting 0.2 s in sits a sixth of the way along.
+        let r0 = layout.bars.first { $0.task == "r0" }!
+        #expect(abs(r0.x - (TimelineLayout.left + (TimelineLayout.width - TimelineLayout.left - 20) / 6)) < 0.001)
+        // Round ticks from 0 to the end: 0, 0.2, … 1.2 s.
+        #expect(layout.ticks.map(\.seconds).count == 7)
+        #expect(abs(layout.ticks.last!.seconds - 1.2) < 1e-9)
+        let svg = layout.svg()
+        for text in ["coordinator", ">0 s<", ">0.2 s<", ">1.2 s<", "seconds", "plan 0.1 s", "start a private Redis 0.03 s", "swap 0.05 s"] {
+            #expect(svg.contains(text), "missing \(text)")
+        }
+        #expect(TimelineLayout.format(2) == "2 s" && TimelineLayout.format(0.125) == "0.125 s")
     }
 
     @Test func benchRunsEndToEndAndComparesWithABaseline() throws {

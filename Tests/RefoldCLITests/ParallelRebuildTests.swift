@@ -83,7 +83,9 @@ import Testing
         // The timeline marks the retried task (orange bar).
         let svg = try String(contentsOfFile: timeline, encoding: .utf8)
         #expect(svg.contains("#f0a030"))
-        #expect(svg.components(separatedBy: "<rect").count - 1 == 4)
+        #expect(svg.components(separatedBy: "<rect class=\"task\"").count - 1 == 4)
+        // The coordinator's steps have their own lane, the plan first and the swap last.
+        #expect(svg.contains("<title>plan: ") && svg.contains("<title>swap: "))
     }
 
     @Test func stoppedWorkerPastItsLeaseHasItsCompletionRejectedAndCarriesOn() throws {
