@@ -105,7 +105,7 @@ let package = Package(
         // Benchmarks: end-to-end ratios, coordination throughput, baselines.
         .target(
             name: "RefoldBench",
-            dependencies: ["RefoldRunner", "RefoldOrderSummary", "RefoldCore", "RefoldSQLite", "RefoldPostgres", "RefoldMySQL", "RefoldStore", "RefoldCoordination", "RefoldRedis", "RefoldProcess"],
+            dependencies: ["RefoldRunner", "RefoldOrderSummary", "RefoldCore", "RefoldSQLite", "RefoldPostgres", "RefoldMySQL", "RefoldStore", "RefoldCoordination", "RefoldRedis", "RefoldProcess", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         // The command line, as a library so a user's package can register its projections.

@@ -21,6 +21,8 @@ public enum EndToEndBenchmark {
         public var coordinationTasks = 10_000
         /// Positions replayed the seed's way (one `updateOrInsert` per event); 0 skips it.
         public var seedEvents = 20_000
+        /// The share of the table appended after a build and caught up (SQLite); 0 skips it.
+        public var catchupFraction = 0.1
         /// Asked between stages: a signal number stops the benchmark (Ctrl-C, SIGTERM).
         public var signal: @Sendable () -> Int32? = { nil }
 
@@ -56,6 +58,8 @@ public enum EndToEndBenchmark {
         public let seed: SeedReplayBenchmark.Figure?
         /// "SQLite" or "PostgreSQL": whose scan the floor is.
         public let engine: String
+        /// Catch-up of the last events: inline, forked, and by the live service (SQLite).
+        public let catchup: CatchupBenchmark.Result?
 
         /// The seed replay's time for every event, extrapolated from its rate.
         public var seedSecondsForAll: Double? { seed.map { Double(events) / $0.eventsPerSecond } }
@@ -76,6 +80,13 @@ public enum EndToEndBenchmark {
                 if let single, figure.workers > 1 {
                     ratios.append(BenchRatio(name: "scaling_\(figure.workers)", value: single / figure.seconds.median, higherIsBetter: true))
                 }
+            }
+            if let catchup, events > 0 {
+                // The floor for the delta: the whole table's scan, pro rata.
+                let deltaFloor = floor.median * Double(catchup.delta) / Double(events)
+                ratios.append(BenchRatio(name: "catchup_inline_vs_floor", value: catchup.inline.median / deltaFloor, higherIsBetter: false))
+                ratios.append(BenchRatio(name: "catchup_parallel_vs_floor", value: catchup.parallel.median / deltaFloor, higherIsBetter: false))
+                ratios.append(BenchRatio(name: "catchup_live_vs_floor", value: catchup.live.median / deltaFloor, higherIsBetter: false))
             }
             return ratios
         }
@@ -125,7 +136,7 @@ public enum EndToEndBenchmark {
                 say("round \(round)/\(options.repeats): parallel rebuild, \(workers) worker\(workers == 1 ? "" : "s")")
                 let run = DistributedRebuild.Options(
                     projection: options.projection, locations: locations, workers: workers,
-                    tasks: scratch.engine == "SQLite" ? max(8, 4 * workers) : max(2, workers), leaseMilliseconds: 30_000, strict: false)
+                    tasks: max(2, workers), leaseMilliseconds: 30_000, strict: false)
                 let outcome = try DistributedRebuild.run(run, redis: .init(configuration: redis, urlText: redisURLText))
                 parallel[workers, default: []].append(outcome.report.seconds)
                 if let peak = outcome.report.workerPeakRSSBytes { rss[workers] = max(rss[workers] ?? 0, peak) }
@@ -147,6 +158,13 @@ public enum EndToEndBenchmark {
                 workers: options.workerCounts.max() ?? 1, batch: 100)
             coordination.append(coordinated.tasksPerSecond)
         }
+        var catchup: CatchupBenchmark.Result?
+        if scratch.engine == "SQLite", options.catchupFraction > 0 {
+            catchup = try CatchupBenchmark.run(
+                projection: options.projection, events: options.events, folder: directory, fraction: options.catchupFraction,
+                workers: options.workerCounts.max() ?? 1, repeats: options.repeats,
+                redis: .init(configuration: redis, urlText: redisURLText), stop: checkSignal, say: say)
+        }
         let ping = try CoordinationBenchmark.pingRate(redis: redis)
         return Result(
             events: events,
@@ -155,7 +173,7 @@ public enum EndToEndBenchmark {
             parallel: options.workerCounts.map { ParallelFigure(workers: $0, seconds: BenchFigure(name: "parallel_\($0)", samples: parallel[$0] ?? []), peakRSSBytes: rss[$0]) },
             verify: BenchFigure(name: "verify", samples: verify),
             coordination: BenchFigure(name: "coordination", samples: coordination),
-            ping: ping, floorGuarded: guarded, largest: largest, seed: seed, engine: scratch.engine)
+            ping: ping, floorGuarded: guarded, largest: largest, seed: seed, engine: scratch.engine, catchup: catchup)
     }
 }
 
@@ -230,7 +248,7 @@ public enum ScaleBenchmark {
             for round in 1...max(1, repeats) {
                 say("\(dataset.events) events / \(dataset.aggregates) aggregates: rebuild \(round)/\(repeats)")
                 let outcome = try DistributedRebuild.run(
-                    DistributedRebuild.Options(projection: projection, locations: locations, workers: workers, tasks: max(8, 4 * workers), leaseMilliseconds: 30_000, strict: false),
+                    DistributedRebuild.Options(projection: projection, locations: locations, workers: workers, tasks: max(2, workers), leaseMilliseconds: 30_000, strict: false),
                     redis: .init(configuration: redis, urlText: redisURLText))
                 seconds.append(outcome.report.seconds)
                 peak = max(peak ?? 0, outcome.report.workerPeakRSSBytes ?? 0)

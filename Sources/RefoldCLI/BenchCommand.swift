@@ -48,6 +48,7 @@ struct BenchEndToEndCommand: ParsableCommand {
     @Option(help: "Largest worker count for the parallel runs (1…N; default: the number of cores).") var workers: Int?
     @Option(help: ArgumentHelp("Benchmark this event database (a SQLite path or a postgres:// URL) instead of a generated one.", valueName: "location")) var events: String?
     @Option(name: .customLong("seed-events"), help: ArgumentHelp("Positions replayed the seed's way (one updateOrInsert per event), extrapolated to the whole table; 0 skips it.", valueName: "n")) var seedEvents = 20_000
+    @Option(name: .customLong("catchup-percent"), help: ArgumentHelp("SQLite: the last share of the table caught up after a build of the rest, inline, forked and by the live service; 0 skips it.", valueName: "percent")) var catchupPercent = 10
     @Option(help: ArgumentHelp("The projection to rebuild (with --events).", valueName: "name")) var projection = "order_summary"
     @Option(help: ArgumentHelp("Compare the ratios with a stored result; exit 1 past the tolerance.", valueName: "file")) var baseline: String?
     @Option(help: ArgumentHelp("Store this run's ratios.", valueName: "file")) var save: String?
@@ -62,6 +63,7 @@ struct BenchEndToEndCommand: ParsableCommand {
         guard size >= 1, aggregates >= 1 else { throw ValidationError("--size and --aggregates must be at least 1.") }
         guard (1...20).contains(repeats) else { throw ValidationError("--repeat must be from 1 to 20.") }
         if let workers, !(1...64).contains(workers) { throw ValidationError("--workers must be from 1 to 64.") }
+        guard (0...90).contains(catchupPercent) else { throw ValidationError("--catchup-percent must be from 0 to 90.") }
         guard BenchBaseline.tolerance(tolerance) != nil else { throw ValidationError("--tolerance must look like 15% or 0.15.") }
         if events == nil, projection != "order_summary" { throw ValidationError("--projection needs --events: generated data is for order_summary.") }
     }
@@ -111,6 +113,7 @@ struct BenchEndToEndCommand: ParsableCommand {
         var options = EndToEndBenchmark.Options(projection: projection, events: path, workerCounts: Array(1...maxWorkers), repeats: repeats)
         options.coordinationTasks = 10_000
         options.seedEvents = seedEvents
+        options.catchupFraction = Double(catchupPercent) / 100
         options.signal = { SignalFlag.signal }
         let result = try EndToEndBenchmark.run(options, redis: resolved.configuration, redisURLText: resolved.urlText, say: say)
         if let largest = result.largest {
@@ -150,6 +153,18 @@ struct BenchEndToEndCommand: ParsableCommand {
         .object([("median", .double(figure.median)), ("min", .double(figure.min)), ("max", .double(figure.max)), ("samples", .array(figure.samples.map { .double($0) }))])
     }
 
+    static func catchupJSON(_ catchup: CatchupBenchmark.Result) -> JSONValue {
+        let delta = Double(catchup.delta)
+        let pairs: [(String, JSONValue)] = [
+            ("delta_events", .int(Int64(catchup.delta))), ("workers", .int(Int64(catchup.workers))),
+            ("inline_seconds", figure(catchup.inline)), ("parallel_seconds", figure(catchup.parallel)), ("live_seconds", figure(catchup.live)),
+            ("inline_events_per_second", .double(delta / catchup.inline.median)),
+            ("parallel_events_per_second", .double(delta / catchup.parallel.median)),
+            ("live_events_per_second", .double(delta / catchup.live.median)),
+        ]
+        return .object(pairs)
+    }
+
     func json(_ result: EndToEndBenchmark.Result, ratios: [BenchRatio], regressions: [BenchRegression]) -> JSONValue {
         .object([
             ("events", .int(Int64(result.events))), ("repeat", .int(Int64(repeats))),
@@ -170,6 +185,7 @@ struct BenchEndToEndCommand: ParsableCommand {
                 .object([("events", .int(Int64(seed.events))), ("seconds", .double(seed.seconds)), ("events_per_second", .double(seed.eventsPerSecond)),
                          ("extrapolated_seconds", .double(result.seedSecondsForAll ?? 0))])
             } ?? .null),
+            ("catchup", result.catchup.map(Self.catchupJSON) ?? .null),
             ("coordination_tasks_per_second", Self.figure(result.coordination)),
             ("ping_per_second", .double(result.ping)),
             ("ratios", .object(ratios.map { ($0.name, .double($0.value)) })),
@@ -196,6 +212,13 @@ struct BenchEndToEndCommand: ParsableCommand {
         if let seed = result.seed, let all = result.seedSecondsForAll {
             lines.append(String(format: "  %@ %8.3f s  (%d events in %.2f s, %.0f ev/s, extrapolated)  %6.2f× floor", pad("seed replay (per event)", 26),
                                 all, seed.events, seed.seconds, seed.eventsPerSecond, all / result.floor.median))
+        }
+        if let catchup = result.catchup {
+            let deltaFloor = result.floor.median * Double(catchup.delta) / Double(max(result.events, 1))
+            for (name, figure) in [("catch-up, inline", catchup.inline), ("catch-up, \(catchup.workers) workers", catchup.parallel), ("catch-up, live service", catchup.live)] {
+                lines.append(String(format: "  %@ %8.3f s  [%.3f – %.3f]  %10.0f ev/s  %6.2f× floor (%d events)", pad(name, 26),
+                                    figure.median, figure.min, figure.max, Double(catchup.delta) / figure.median, figure.median / deltaFloor, catchup.delta))
+            }
         }
         lines.append(String(format: "  %@ %8.0f tasks/s  [%.0f – %.0f]  (%.0f PING/s on one connection)", pad("coordination (10k tasks)", 26),
                             result.coordination.median, result.coordination.min, result.coordination.max, result.ping))
