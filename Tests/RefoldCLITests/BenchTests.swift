@@ -70,7 +70,13 @@ import Testing
         #expect((report["parallel"] as? [Any])?.count == 2)
         let ratios = try #require(report["ratios"] as? [String: Double])
         #expect(Set(ratios.keys) == ["inline_vs_floor", "verify_vs_floor", "coordination_vs_ping", "parallel_1_vs_floor", "parallel_2_vs_floor", "scaling_2",
-                                     "seed_vs_parallel_1", "seed_vs_parallel_2"])
+                                     "seed_vs_parallel_1", "seed_vs_parallel_2", "catchup_inline_vs_floor", "catchup_parallel_vs_floor", "catchup_live_vs_floor"])
+        // The catch-up figures: the last 10 % of the table (2000 events), three ways, each timed.
+        let catchup = try #require(report["catchup"] as? [String: Any])
+        #expect(catchup["delta_events"] as? Int == 2000)
+        for key in ["inline_events_per_second", "parallel_events_per_second", "live_events_per_second"] {
+            #expect((catchup[key] as? Double ?? 0) > 0, "\(key)")
+        }
         let seed = try #require(report["seed_replay"] as? [String: Any])
         #expect(seed["events"] as? Int == 2000 && (seed["events_per_second"] as? Double ?? 0) > 0)
         #expect(report["engine"] as? String == "SQLite")
