@@ -36,7 +36,7 @@ public final class LiveRunner: Sendable {
         public var waitForRedis = false
         /// Seconds between polls for new commits.
         public var poll: Double = 0.001
-        /// Positions read per pass at most (a large backlog is taken in bites).
+        /// Positions read per pass at most (a large backlog is taken in bites of ten windows).
         public var window: Int64 = 20_000
         public var owner = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
         /// How long Redis may be unavailable, or the database locked by others' transactions,
@@ -207,7 +207,12 @@ public final class LiveRunner: Sendable {
             lastDataVersion = dataVersion
 
             // Read what is new, and what appeared in the holes.
-            let head = min(try source.headPosition(), tracker.lastRead + options.window)
+            // Behind by more than a window (a backlog after a restart, a burst of appends): take
+            // bites ten times larger. Each pass reads, decodes and writes every aggregate it
+            // touches once, so fewer, larger passes redo less of that work.
+            let newest = try source.headPosition()
+            let bite = newest - tracker.lastRead > options.window ? options.window * 10 : options.window
+            let head = min(newest, tracker.lastRead + bite)
             var delta = try source.events(after: tracker.lastRead, through: head)
             let present = try source.positions(after: tracker.lastRead, through: head)
             let late = try source.present(tracker.watched)
