@@ -136,7 +136,7 @@ public enum EndToEndBenchmark {
                 say("round \(round)/\(options.repeats): parallel rebuild, \(workers) worker\(workers == 1 ? "" : "s")")
                 let run = DistributedRebuild.Options(
                     projection: options.projection, locations: locations, workers: workers,
-                    tasks: scratch.engine == "SQLite" ? max(4, 2 * workers) : max(2, workers), leaseMilliseconds: 30_000, strict: false)
+                    tasks: scratch.engine == "SQLite" ? max(2, 2 * workers) : max(2, workers), leaseMilliseconds: 30_000, strict: false)
                 let outcome = try DistributedRebuild.run(run, redis: .init(configuration: redis, urlText: redisURLText))
                 parallel[workers, default: []].append(outcome.report.seconds)
                 if let peak = outcome.report.workerPeakRSSBytes { rss[workers] = max(rss[workers] ?? 0, peak) }
@@ -248,7 +248,7 @@ public enum ScaleBenchmark {
             for round in 1...max(1, repeats) {
                 say("\(dataset.events) events / \(dataset.aggregates) aggregates: rebuild \(round)/\(repeats)")
                 let outcome = try DistributedRebuild.run(
-                    DistributedRebuild.Options(projection: projection, locations: locations, workers: workers, tasks: max(4, 2 * workers), leaseMilliseconds: 30_000, strict: false),
+                    DistributedRebuild.Options(projection: projection, locations: locations, workers: workers, tasks: max(2, 2 * workers), leaseMilliseconds: 30_000, strict: false),
                     redis: .init(configuration: redis, urlText: redisURLText))
                 seconds.append(outcome.report.seconds)
                 peak = max(peak ?? 0, outcome.report.workerPeakRSSBytes ?? 0)

@@ -30,7 +30,7 @@ struct RebuildCommand: ParsableCommand {
     @Option(help: "Local worker processes to spawn (default: the number of cores; 0 = only remote workers).")
     var workers: Int?
 
-    @Option(help: "Number of tasks (default: 2 per worker, at least 4, and more so none holds over 12,000 aggregates; on a server database 1 per worker, at least 2).")
+    @Option(help: "Number of tasks (default: 2 per worker, and more so none holds over 12,000 aggregates; on a server database 1 per worker, at least 2).")
     var tasks: Int?
 
     @Option(help: ArgumentHelp("Lease length for the workers' claims, e.g. 10s.", valueName: "duration"), transform: DurationArgument.parse)

@@ -71,12 +71,12 @@ extension RangeRebuild {
 
         /// A table-order read passes over every row up to the head; the index walk costs about
         /// ten times as much per event it reads, but reads only the range's. So the table's order
-        /// pays when the range holds at least an eighth of the table (positions ≈ rows), or when
+        /// pays when the range holds at least a tenth of the table (positions ≈ rows), or when
         /// the range's size is unknown. `REFOLD_READ_ORDER=table` forces it either way.
         public static func tableOrderPays(range: AggregateRange, head: Int64) -> Bool {
             if ProcessInfo.processInfo.environment["REFOLD_READ_ORDER"] == "table" { return true }
             guard range.estimatedEvents > 0, head > 0 else { return true }
-            return range.estimatedEvents * 8 >= head
+            return range.estimatedEvents * 10 >= head
         }
     }
 
