@@ -55,16 +55,7 @@ public struct FoldHarness<P: Projection> {
         }
         let engine = AggregateFold(projection)
         for (event, position) in ordered {
-            let aggregate = Array(event.aggregate.utf8)
-            let eventClass = Array(event.type.utf8)
-            let payload = Array(event.payload.utf8)
-            try aggregate.withUnsafeBytes { a in
-                try eventClass.withUnsafeBytes { c in
-                    try payload.withUnsafeBytes { p in
-                        try engine.consume(EventView(position: position, aggregate: a, version: event.version, eventClass: c, payload: p))
-                    }
-                }
-            }
+            try Self.withView(event, position) { try engine.consume($0) }
         }
         engine.finish()
         let (rows, quarantined) = engine.drain()
@@ -83,8 +74,9 @@ public struct FoldHarness<P: Projection> {
         for (event, position) in numbered.sorted(by: { $0.position < $1.position }) {
             try Self.withView(event, position) { try engine.consume($0) }
         }
+        let byAggregate = Dictionary(grouping: numbered) { Array($0.event.aggregate.utf8) }
         for aggregate in engine.irregularAggregates {
-            let own = numbered.filter { Array($0.event.aggregate.utf8) == aggregate }.sorted { a, b in
+            let own = (byAggregate[aggregate] ?? []).sorted { a, b in
                 if a.event.version != b.event.version { return (a.event.version ?? .min) < (b.event.version ?? .min) }
                 return a.position < b.position
             }

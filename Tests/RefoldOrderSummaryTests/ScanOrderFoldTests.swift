@@ -20,14 +20,14 @@ import Testing
         #expect(Self.same(ordered, scanned), "ordered \(ordered.rows) \(ordered.quarantined) vs table order \(scanned.rows) \(scanned.quarantined)")
     }
 
-    /// 300 random tables of 40 interleaved orders: versions mostly regular, some positions
+    /// 200 random tables of 40 interleaved orders: versions mostly regular, some positions
     /// swapped, duplicated, skipped or NULL, some payloads broken.
     @Test func randomNastyTablesFoldTheSameInTableOrder() throws {
         var random = SeededRandom(seed: 15)
         let skus = ["A", "B", "C", "a-long-sku-of-more-than-16-bytes-1", "a-long-sku-of-more-than-16-bytes-2"]
         var irregularSeen = 0
         var quarantinesSeen = 0
-        for _ in 0..<300 {
+        for _ in 0..<200 {
             var events: [TestEvent] = []
             for order in 0..<40 {
                 let name = "order-\(order % 7 == 0 ? "x" : "")\(order)"
@@ -60,12 +60,12 @@ import Testing
             }
             // Interleave the orders as an application would write them: a random merge that keeps
             // each order's own sequence.
-            var queues = Dictionary(grouping: events, by: \.aggregate).mapValues { ArraySlice($0) }
+            var queues = Array(Dictionary(grouping: events, by: \.aggregate).sorted { $0.key < $1.key }.map { ArraySlice($0.value) })
             var table: [TestEvent] = []
             while !queues.isEmpty {
-                let key = queues.keys.sorted()[Int.random(in: 0..<queues.count, using: &random)]
-                table.append(queues[key]!.removeFirst())
-                if queues[key]!.isEmpty { queues[key] = nil }
+                let pick = Int.random(in: 0..<queues.count, using: &random)
+                table.append(queues[pick].removeFirst())
+                if queues[pick].isEmpty { queues.remove(at: pick) }
             }
             let ordered = try harness.fold(table)
             let scanned = try harness.foldInTableOrder(table)
@@ -75,8 +75,8 @@ import Testing
             irregularSeen += try countIrregular(table, engine)
         }
         // The streams really exercised both paths.
-        #expect(irregularSeen > 1000)
-        #expect(quarantinesSeen > 1000)
+        #expect(irregularSeen > 600)
+        #expect(quarantinesSeen > 600)
     }
 
     private func countIrregular(_ table: [TestEvent], _ engine: any ScanFold) throws -> Int {
