@@ -191,8 +191,12 @@ public final class WorkerLoop: Sendable {
         }
         var completions: [TaskCompletion] = []
         var notHere: String?
+        let executions = leases.map { TaskExecution(lease: $0, book: book, stopping: shouldStop) }
+        // A handler may do a whole claim at once; its results then go through the same decisions.
+        let started = MonotonicClock.seconds()
+        let together = leases.count > 1 ? handler.perform(batch: executions).flatMap { $0.count == leases.count ? $0 : nil } : nil
         for (index, lease) in leases.enumerated() {
-            if WorkerMachine.releaseRest(stopping: shouldStop(), notHereSeen: notHere != nil) {
+            if together == nil, WorkerMachine.releaseRest(stopping: shouldStop(), notHereSeen: notHere != nil) {
                 for rest in leases[index...] {
                     _ = try? client.release(lease: rest, reason: notHere.map { "worker \(options.workerID): \($0)" })
                     book.state.withLock { $0.drop(rest) }
@@ -200,13 +204,17 @@ public final class WorkerLoop: Sendable {
                 }
                 break
             }
-            let execution = TaskExecution(lease: lease, book: book, stopping: shouldStop)
-            let started = MonotonicClock.seconds()
+            let execution = executions[index]
+            let taskStarted = together == nil ? MonotonicClock.seconds() : started
             var ending = WorkerMachine.TaskEnding.finished
             var message = ""
             var output: TaskOutput?
             do {
-                output = try handler.perform(execution)
+                if let together {
+                    output = try together[index].get()
+                } else {
+                    output = try handler.perform(execution)
+                }
             } catch let failure as TaskFailure {
                 ending = .failed(failure.kind)
                 message = failure.message
@@ -216,7 +224,7 @@ public final class WorkerLoop: Sendable {
                 ending = .otherError
                 message = "\(error)"
             }
-            metrics.taskSeconds.recordSeconds(MonotonicClock.seconds() - started)
+            metrics.taskSeconds.recordSeconds(MonotonicClock.seconds() - taskStarted)
             // Ask before dropping the lease from the book: a dropped lease reads as lost.
             let decision = WorkerMachine.decide(ending, leaseLost: execution.leaseLost, stopping: shouldStop())
             if decision != .complete { book.state.withLock { $0.drop(lease) } }

@@ -33,6 +33,8 @@ public protocol ScanFold: AnyObject {
     var aggregatesSeen: Int { get }
     /// Any quarantine so far (strict mode stops on one).
     var firstQuarantine: QuarantineRecord? { get }
+    /// Events consumed per aggregate, sorted by aggregate (to split one pass between tasks).
+    func eventsPerAggregate() -> [(aggregate: [UInt8], events: Int)]
 }
 
 /// Where a table-order read comes from: the next event, or nil at the end of a stretch.
@@ -49,6 +51,7 @@ public final class ScanOrderFold<P: Projection>: ScanFold {
     // Per aggregate, indexed by the interner's number.
     @usableFromInline var states: [P.State?] = []
     @usableFromInline var versions: [Int64] = []
+    @usableFromInline var counts: [Int32] = []
     @usableFromInline var status: [Status] = []
     @usableFromInline var quarantines: [Int: QuarantineRecord] = [:]
     @usableFromInline var irregular: [Int] = []
@@ -87,7 +90,9 @@ public final class ScanOrderFold<P: Projection>: ScanFold {
             states.append(nil)
             versions.append(0)
             status.append(.folding)
+            counts.append(0)
         }
+        counts[index] &+= 1
         let current = status[index]
         if current == .irregular { return }
         // `versions` counts the events seen (applied or not): regular means each is the next.
@@ -133,6 +138,10 @@ public final class ScanOrderFold<P: Projection>: ScanFold {
     @inlinable
     public func consumeOrdered(_ event: EventView) throws {
         try ordered.consume(event)
+    }
+
+    public func eventsPerAggregate() -> [(aggregate: [UInt8], events: Int)] {
+        counts.indices.map { (interner.bytes($0), Int(counts[$0])) }.sorted { $0.aggregate.lexicographicallyPrecedes($1.aggregate) }
     }
 
     @inlinable

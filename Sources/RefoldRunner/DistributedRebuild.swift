@@ -262,7 +262,18 @@ public enum DistributedRebuild {
                     try? store.discardQuarantine(projection: name, job: jobID)
                 }
             }
-            let spec = RebuildJobSpec(projection: name, projectionVersion: options.projection.version, locations: options.locations, head: plan.head, strict: options.strict)
+            var spec = RebuildJobSpec(projection: name, projectionVersion: options.projection.version, locations: options.locations, head: plan.head, strict: options.strict)
+            // Local workers only, on a source read in table order: each claims its share of the
+            // tasks at once and reads the table once for all of them (a task stays the unit of
+            // retry). With remote workers, one at a time, so a slow host's share can move.
+            // A claim's tasks are folded as one range: together they stay within the aggregates
+            // one task may hold, so a worker's memory stays where the plan put it.
+            if options.workers > 0, !DatabaseLocation.isURL(options.locations.events), let aggregates = plan.partition.aggregates {
+                let tasks = plan.partition.ranges.count
+                let perTask = max(1, (aggregates + Int64(tasks) - 1) / Int64(tasks))
+                let byMemory = Int(max(1, RangeRebuild.aggregatesPerTask / perTask))
+                spec.claimBatch = min(16, max(1, min(tasks / options.workers, byMemory)))
+            }
             let settings = JobSettings(
                 maxAttempts: options.maxAttempts, leaseMilliseconds: options.leaseMilliseconds, backoffMilliseconds: 200,
                 onDeadTask: options.strict ? .failJob : .joinWithFailures, retentionMilliseconds: 24 * 3_600_000, payload: spec.payload)

@@ -99,6 +99,71 @@ extension RangeRebuild {
         range: AggregateRange, head: Int64, table: String, job: String, strict: Bool,
         keepGoing: (Int) -> Bool, betweenChunks: () throws(StoreError) -> Void
     ) throws -> TaskSummary? {
+        guard let (fold, events) = try scanInTableOrder(
+            projection: projection, source: source, range: range, head: head, keepGoing: keepGoing, betweenChunks: betweenChunks)
+        else { return nil }
+        if strict, let first = fold.firstQuarantine { throw StrictModeDataError(record: first) }
+        let (rows, quarantined) = fold.drain()
+        try store.write(rows: rows, quarantined: quarantined, table: table, projection: projection.name, job: job)
+        RebuildMetrics.folded(projection: projection.name, events: events, rows: rows.count, quarantined: quarantined.count)
+        try betweenChunks()
+        var summary = TaskSummary()
+        summary.events = events
+        summary.rows = rows.count
+        summary.quarantined = quarantined
+        summary.aggregates = fold.aggregatesSeen
+        return summary
+    }
+
+    /// Several tasks of one claim in one pass over the table, when their ranges are adjacent
+    /// (they join into one range) and the table's order pays for it: one fold, one write, and
+    /// each task's own counts, rows and quarantines split out by its range. Nil: do them one by
+    /// one (nothing was written).
+    public static func runTogether(
+        projection: AnyProjection, source: any EventSource, store: any ReadModelStore,
+        ranges: [AggregateRange], head: Int64, table: String, job: String, strict: Bool,
+        keepGoing: (Int) -> Bool
+    ) throws -> [TaskSummary]? {
+        guard ReadOrder.current == .table, ranges.count > 1 else { return nil }
+        let order = ranges.indices.sorted { a, b in
+            guard let x = ranges[a].lower else { return true }
+            guard let y = ranges[b].lower else { return false }
+            return x.lexicographicallyPrecedes(y)
+        }
+        for (a, b) in zip(order, order.dropFirst()) {
+            guard let upper = ranges[a].upper, upper == ranges[b].lower else { return nil }
+        }
+        let union = AggregateRange(
+            lower: ranges[order.first!].lower, upper: ranges[order.last!].upper,
+            estimatedEvents: ranges.reduce(0) { $0 + $1.estimatedEvents })
+        guard ReadOrder.tableOrderPays(range: union, head: head) else { return nil }
+        let start = Date()
+        guard let (fold, _) = try scanInTableOrder(
+            projection: projection, source: source, range: union, head: head, keepGoing: keepGoing, betweenChunks: {})
+        else { return nil }
+        if strict, let first = fold.firstQuarantine { throw StrictModeDataError(record: first) }
+        let counts = fold.eventsPerAggregate()
+        let (rows, quarantined) = fold.drain()
+        try store.write(rows: rows, quarantined: quarantined, table: table, projection: projection.name, job: job)
+        RebuildMetrics.folded(projection: projection.name, events: counts.reduce(0) { $0 + $1.events }, rows: rows.count, quarantined: quarantined.count)
+        let seconds = Date().timeIntervalSince(start)
+        return ranges.map { range in
+            var summary = TaskSummary()
+            let own = counts.filter { range.contains($0.aggregate) }
+            summary.events = own.reduce(0) { $0 + $1.events }
+            summary.aggregates = own.count
+            summary.rows = rows.reduce(0) { $0 + (range.contains($1.aggregate) ? 1 : 0) }
+            summary.quarantined = quarantined.filter { range.contains(Array($0.aggregate.utf8)) }
+            summary.seconds = seconds
+            return summary
+        }
+    }
+
+    /// The scan itself: the fold and the events read, or nil (see `runInTableOrder`).
+    static func scanInTableOrder(
+        projection: AnyProjection, source: any EventSource, range: AggregateRange, head: Int64,
+        keepGoing: (Int) -> Bool, betweenChunks: () throws(StoreError) -> Void
+    ) throws -> (any ScanFold, Int)? {
         let limit = scanMaxAggregates
         let fold = projection.scanFold(expectedAggregates: min(limit, 16_384))
         var tooMany = false
@@ -119,17 +184,7 @@ extension RangeRebuild {
             throw error
         }
         guard let events = read else { return nil }
-        if strict, let first = fold.firstQuarantine { throw StrictModeDataError(record: first) }
-        let (rows, quarantined) = fold.drain()
-        try store.write(rows: rows, quarantined: quarantined, table: table, projection: projection.name, job: job)
-        RebuildMetrics.folded(projection: projection.name, events: events, rows: rows.count, quarantined: quarantined.count)
-        try betweenChunks()
-        var summary = TaskSummary()
-        summary.events = events
-        summary.rows = rows.count
-        summary.quarantined = quarantined
-        summary.aggregates = fold.aggregatesSeen
-        return summary
+        return (fold, events)
     }
 }
 

@@ -13,6 +13,9 @@ public struct RebuildJobSpec: Sendable, Equatable {
     public var locations: RebuildLocations
     public var head: Int64
     public var strict: Bool
+    /// Tasks a worker claims at once and folds in one pass over the table (SQLite's table
+    /// order): the coordinator sets it to its tasks per local worker; 1 otherwise.
+    public var claimBatch = 1
 
     public init(projection: String, projectionVersion: Int, protocolVersion: Int = 1, locations: RebuildLocations, head: Int64, strict: Bool) {
         self.projection = projection
@@ -33,6 +36,7 @@ public struct RebuildJobSpec: Sendable, Equatable {
             ])),
             ("projection", .string(projection)), ("projection_version", .int(Int64(projectionVersion))),
             ("protocol", .int(Int64(protocolVersion))), ("read_models", .string(locations.readModels)), ("strict", .bool(strict)),
+            ("claim_batch", .int(Int64(claimBatch))),
         ]).rendered()
     }
 
@@ -50,6 +54,7 @@ public struct RebuildJobSpec: Sendable, Equatable {
                 version: name("version", "aggregate_version"), eventClass: name("event_class", "event_class"),
                 payload: name("payload", "event_properties"))),
             head: head, strict: object["strict"]?.bool ?? false)
+        claimBatch = min(16, max(1, Int(object["claim_batch"]?.integer ?? 1)))
     }
 }
 

@@ -18,7 +18,7 @@ public struct RebuildTaskHandler: TaskHandler {
         return nil
     }
 
-    public let claimBatch = 1
+    public var claimBatch: Int { spec.claimBatch }
     let spec: RebuildJobSpec
     let projection: AnyProjection
     let jobID: String
@@ -40,6 +40,44 @@ public struct RebuildTaskHandler: TaskHandler {
         self.spec = spec
         self.projection = projection
         self.jobID = jobID
+    }
+
+    /// The tasks of one claim in one pass over the table, when their ranges are adjacent and
+    /// the table can be read in its order; nil otherwise (then one by one).
+    public func perform(batch tasks: [TaskExecution]) -> [Result<TaskOutput, any Error>]? {
+        let ranges = tasks.compactMap { AggregateRange(spec: $0.lease.spec) }
+        guard ranges.count == tasks.count else { return nil }
+        let source: any EventSource
+        let store: any ReadModelStore
+        do {
+            source = try Stores.events(spec.locations.events, layout: spec.locations.layout)
+            store = try Stores.readModels(spec.locations.readModels, create: false)
+            guard try store.hasShadow(projection: spec.projection) else { return nil }
+        } catch {
+            return nil  // one by one, where each task says what is wrong
+        }
+        do {
+            let summaries = try RangeRebuild.runTogether(
+                projection: projection, source: source, store: store, ranges: ranges, head: spec.head,
+                table: ReadModelNames.shadowTable(spec.projection), job: jobID, strict: spec.strict,
+                keepGoing: { done in
+                    for task in tasks { task.reportProgress(events: done / tasks.count) }
+                    return !tasks.contains { $0.shouldAbandon }
+                })
+            guard let summaries else { return nil }
+            let peak = Self.peakResidentKilobytes()
+            return zip(tasks, summaries).map { task, summary in
+                var measured = summary
+                measured.peakRSSKilobytes = peak
+                return .success(TaskOutput(events: summary.events, result: measured.resultJSON(job: jobID, task: task.lease.taskID)))
+            }
+        } catch let error as StoreError where error.code == .stopped {
+            return tasks.map { _ in .failure(TaskAbandoned()) }
+        } catch {
+            // Nothing was written: one by one, so a failure stays with the task it belongs to
+            // (a poison aggregate must not take its batch-mates' attempts).
+            return nil
+        }
     }
 
     public func perform(_ task: TaskExecution) throws -> TaskOutput {
@@ -64,24 +102,33 @@ public struct RebuildTaskHandler: TaskHandler {
             var measured = summary
             measured.peakRSSKilobytes = Self.peakResidentKilobytes()
             return TaskOutput(events: summary.events, result: measured.resultJSON(job: jobID, task: task.lease.taskID))
-        } catch let failure as TaskFailure {
-            throw failure
-        } catch let stop as StrictModeDataError {
-            let record = stop.record
-            throw TaskFailure(retryable: false, "strict mode: aggregate \(record.aggregate) has a data error at version \(record.version.map(String.init) ?? "NULL") (position \(record.position)): \(record.code.rawValue): \(record.reason)")
-        } catch let error as StoreError {
-            switch error.code {
-            case .stopped: throw TaskAbandoned()
-            // A file, table or column missing here was there for the coordinator: this host differs.
-            case .badInput: throw TaskFailure(.notHere, error.message)
-            case .infrastructure, .busy, .locked: throw TaskFailure(.retry, error.message)
-            }
-        } catch let failure as ProjectionFailure {
-            // Maybe transient (a resource the projection needs); retried until max attempts.
-            throw TaskFailure(retryable: true, failure.description)
         } catch {
+            throw Self.taskFailure(error)
+        }
+    }
+
+    /// What an error during a task means to the loop: a failure (retried or not), or
+    /// `TaskAbandoned` (stopped: the lease was lost or the worker is shutting down).
+    static func taskFailure(_ error: any Error) -> any Error {
+        switch error {
+        case let failure as TaskFailure:
+            return failure
+        case let stop as StrictModeDataError:
+            let record = stop.record
+            return TaskFailure(retryable: false, "strict mode: aggregate \(record.aggregate) has a data error at version \(record.version.map(String.init) ?? "NULL") (position \(record.position)): \(record.code.rawValue): \(record.reason)")
+        case let error as StoreError:
+            switch error.code {
+            case .stopped: return TaskAbandoned()
+            // A file, table or column missing here was there for the coordinator: this host differs.
+            case .badInput: return TaskFailure(.notHere, error.message)
+            case .infrastructure, .busy, .locked: return TaskFailure(.retry, error.message)
+            }
+        case let failure as ProjectionFailure:
+            // Maybe transient (a resource the projection needs); retried until max attempts.
+            return TaskFailure(retryable: true, failure.description)
+        default:
             // Anything else counts as a failure (retried), never as a silent hand-back.
-            throw TaskFailure(retryable: true, "\(error)")
+            return TaskFailure(retryable: true, "\(error)")
         }
     }
 }

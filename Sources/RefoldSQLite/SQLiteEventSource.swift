@@ -81,6 +81,7 @@ public final class SQLiteEventSource: EventSource {
         guard tasks > 1, total > 0 else {
             var plan = PartitionPlan(ranges: [AggregateRange(lower: nil, upper: nil, estimatedEvents: total)], totalEvents: total)
             plan.countsAreExact = exact
+            plan.aggregates = aggregates
             return plan
         }
         let step = max(1, (total + Int64(tasks) - 1) / Int64(tasks))
@@ -133,6 +134,7 @@ public final class SQLiteEventSource: EventSource {
         }
         var plan = PartitionPlan.fromSamples(samples, total: total)
         plan.countsAreExact = exact && rowidSamples
+        plan.aggregates = aggregates
         return plan
     }
 
