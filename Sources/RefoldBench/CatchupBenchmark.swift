@@ -80,39 +80,37 @@ public enum CatchupBenchmark {
         options.grace = 0
         // Quiet: the benchmark prints its own lines.
         let runner = LiveRunner(options: options, redis: redis.configuration, logger: Logger(label: "refold.bench.live", factory: { _ in SwiftLogNoOpLogHandler() }))
-        let done = Flag()
-        let failure = Box()
+        let state = RunnerState()
+        let ended = DispatchSemaphore(value: 0)
         let start = Date()
         let thread = Thread {
-            do { try runner.run(shouldStop: { done.isSet }) } catch { failure.set("\(error)") }
-            done.set()
+            do { try runner.run(shouldStop: { state.read.stop }) } catch { state.update { $0.failure = "\(error)" } }
+            state.update { $0.stop = true }
+            ended.signal()
         }
         thread.start()
         defer {
-            done.set()
-            while !thread.isFinished { Thread.sleep(forTimeInterval: 0.005) }
+            state.update { $0.stop = true }
+            ended.wait()
         }
         let store = try SQLiteReadModelStore(path: locations.readModels, create: false)
         let deadline = Date().addingTimeInterval(600)
         while true {
+            // Polled: the moment the checkpoint reaches the head is what is measured.
             if let position = try store.checkpoint(projection: projection.name)?.position, position >= head {
                 return Date().timeIntervalSince(start)
             }
-            if let message = failure.value { throw RunnerError(.infrastructure, "the live service stopped: \(message)") }
-            if done.isSet || Date() > deadline { throw RunnerError(.infrastructure, "the live service did not reach position \(head) within 600 s") }
+            let now = state.read
+            if let message = now.failure { throw RunnerError(.infrastructure, "the live service stopped: \(message)") }
+            if now.stop || Date() > deadline { throw RunnerError(.infrastructure, "the live service did not reach position \(head) within 600 s") }
             Thread.sleep(forTimeInterval: 0.002)
         }
     }
 
-    private final class Flag: Sendable {
-        private let state = Mutex(false)
-        var isSet: Bool { state.withLock { $0 } }
-        func set() { state.withLock { $0 = true } }
-    }
-
-    private final class Box: Sendable {
-        private let message = Mutex<String?>(nil)
-        var value: String? { message.withLock { $0 } }
-        func set(_ text: String) { message.withLock { $0 = text } }
+    /// What the runner's thread and the timing loop share.
+    private final class RunnerState: Sendable {
+        private let state = Mutex<(stop: Bool, failure: String?)>((false, nil))
+        var read: (stop: Bool, failure: String?) { state.withLock { $0 } }
+        func update(_ change: (inout (stop: Bool, failure: String?)) -> Void) { state.withLock { change(&$0) } }
     }
 }

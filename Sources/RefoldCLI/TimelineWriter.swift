@@ -76,15 +76,17 @@ struct TimelineLayout {
         let span = Double(max(end - start, 1))
         seconds = span / 1000
         let scale = (Self.width - Self.left - 20) / span
+        // Where a span of the run is drawn: its x and its width (at least a pixel).
+        func place(_ from: Int64, _ to: Int64) -> (x: Double, width: Double) {
+            (Self.left + Double(from - start) * scale, max(1, Double(to - from) * scale))
+        }
         bars = results.sorted { $0.startedMilliseconds < $1.startedMilliseconds }.map { result in
-            Bar(task: result.taskID, lane: lanes.firstIndex(of: result.worker) ?? 0,
-                x: Self.left + Double(result.startedMilliseconds - start) * scale,
-                width: max(1, Double(result.finishedMilliseconds - result.startedMilliseconds) * scale),
-                retried: result.attempt > 1)
+            let (x, width) = place(result.startedMilliseconds, result.finishedMilliseconds)
+            return Bar(task: result.taskID, lane: lanes.firstIndex(of: result.worker) ?? 0, x: x, width: width, retried: result.attempt > 1)
         }
         self.phases = phases.map { phase in
-            PhaseBar(name: phase.name, x: Self.left + Double(phase.startedMilliseconds - start) * scale,
-                     width: max(1, Double(phase.finishedMilliseconds - phase.startedMilliseconds) * scale), seconds: phase.seconds)
+            let (x, width) = place(phase.startedMilliseconds, phase.finishedMilliseconds)
+            return PhaseBar(name: phase.name, x: x, width: width, seconds: phase.seconds)
         }
         // About 5 to 10 ticks at a round step.
         let steps = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 3600]

@@ -1,3 +1,4 @@
+import Foundation
 /// The report of one rebuild (`--json` keys of the CLI contract).
 public struct RebuildReport: Sendable, Equatable {
     public var projection: String
@@ -17,18 +18,7 @@ public struct RebuildReport: Sendable, Equatable {
     /// Largest resident memory of a local worker process, when there were local workers.
     public var workerPeakRSSBytes: Int64?
     /// Where the coordinator's time went, step by step (parallel runs): (name, seconds).
-    public var phases: [PhaseTime] = []
-
-    /// One coordinator step and its seconds.
-    public struct PhaseTime: Sendable, Equatable {
-        public var name: String
-        public var seconds: Double
-
-        public init(name: String, seconds: Double) {
-            self.name = name
-            self.seconds = seconds
-        }
-    }
+    public var phases: [RebuildPhase] = []
     /// True only when this run replaced the live table.
     public var swapped = true
     /// Why the live table was kept, when it was (dead tasks, rejected results).
@@ -70,4 +60,21 @@ public struct RebuildReport: Sendable, Equatable {
     public var slowestTask: (task: String, seconds: Double)? {
         taskSeconds.max { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }.map { ($0.key, $0.value) }
     }
+}
+
+/// One step of a rebuild's coordinator, from `startedMilliseconds` to `finishedMilliseconds`
+/// (milliseconds since 1970 on this host's clock, like the tasks' Redis times when Redis is
+/// local): for the report's `phases` and the timeline.
+public struct RebuildPhase: Sendable, Equatable {
+    public var name: String
+    public var startedMilliseconds: Int64
+    public var finishedMilliseconds: Int64
+
+    public init(_ name: String, from start: Date, to end: Date = Date()) {
+        self.name = name
+        startedMilliseconds = Int64((start.timeIntervalSince1970 * 1000).rounded())
+        finishedMilliseconds = Int64((end.timeIntervalSince1970 * 1000).rounded())
+    }
+
+    public var seconds: Double { Double(finishedMilliseconds - startedMilliseconds) / 1000 }
 }

@@ -50,14 +50,14 @@ public final class ScanOrderFold<P: Projection>: ScanFold {
     @usableFromInline var interner: AggregateInterner
     // Per aggregate, indexed by the interner's number.
     @usableFromInline var states: [P.State?] = []
-    @usableFromInline var versions: [Int64] = []
-    @usableFromInline var counts: [Int32] = []
+    /// Events seen. While an aggregate is regular this is also the version of its last event,
+    /// and of its row unless quarantined (then the row is at the quarantined event's version − 1).
+    @usableFromInline var seen: [Int64] = []
     @usableFromInline var status: [Status] = []
     @usableFromInline var quarantines: [Int: QuarantineRecord] = [:]
     @usableFromInline var irregular: [Int] = []
     @usableFromInline let ordered: AggregateFold<P>
-    public var eventsConsumed: Int { consumed }
-    @usableFromInline var consumed = 0
+    public var eventsConsumed: Int { Int(seen.reduce(0, +)) }
 
     @inlinable
     public init(_ projection: P, expectedAggregates: Int = 1024) {
@@ -65,7 +65,7 @@ public final class ScanOrderFold<P: Projection>: ScanFold {
         interner = AggregateInterner(capacity: expectedAggregates)
         ordered = AggregateFold(projection)
         states.reserveCapacity(expectedAggregates)
-        versions.reserveCapacity(expectedAggregates)
+        seen.reserveCapacity(expectedAggregates)
         status.reserveCapacity(expectedAggregates)
     }
 
@@ -84,47 +84,37 @@ public final class ScanOrderFold<P: Projection>: ScanFold {
 
     @inlinable
     public func consume(_ event: EventView) throws {
-        consumed += 1
         let (index, isNew) = interner.intern(event.aggregate)
         if isNew {
             states.append(nil)
-            versions.append(0)
+            seen.append(0)
             status.append(.folding)
-            counts.append(0)
         }
-        counts[index] &+= 1
         let current = status[index]
+        // Regular means each event's version is the count of events seen so far, plus one.
+        let regular = current != .irregular && event.version == seen[index] + 1
+        seen[index] += 1
         if current == .irregular { return }
-        // `versions` counts the events seen (applied or not): regular means each is the next.
-        guard let version = event.version, version == versions[index] + 1 else {
+        guard regular else {
             status[index] = .irregular
             states[index] = nil
             quarantines[index] = nil
             irregular.append(index)
             return
         }
-        if current == .quarantined {
-            versions[index] = version
-            return
-        }
+        if current == .quarantined { return }
         do {
             try projection.apply(&states[index], event)
-            versions[index] = version
         } catch let error as DataError {
+            // The row keeps the last good state (at the version before this event).
             status[index] = .quarantined
             quarantines[index] = QuarantineRecord(event: event, error: error)
-            versions[index] = version
-            // The row keeps the last good state; its version is the event before this one.
-            lastGood[index] = version - 1
         } catch {
             throw ProjectionFailure(
                 projection: projection.name, aggregate: event.aggregateID, version: event.version,
                 position: event.position, underlying: "\(error)")
         }
     }
-
-    /// The version of the last good event of a quarantined aggregate.
-    @usableFromInline var lastGood: [Int: Int64] = [:]
 
     /// Set by `AnyProjection.scanFold` to a loop compiled for the concrete `P`.
     @usableFromInline var feeder: ((any EventCursor) throws -> Void)?
@@ -141,7 +131,7 @@ public final class ScanOrderFold<P: Projection>: ScanFold {
     }
 
     public func eventsPerAggregate() -> [(aggregate: [UInt8], events: Int)] {
-        counts.indices.map { (interner.bytes($0), Int(counts[$0])) }.sorted { $0.aggregate.lexicographicallyPrecedes($1.aggregate) }
+        seen.indices.map { (interner.bytes($0), Int(seen[$0])) }.sorted { $0.aggregate.lexicographicallyPrecedes($1.aggregate) }
     }
 
     @inlinable
@@ -155,7 +145,7 @@ public final class ScanOrderFold<P: Projection>: ScanFold {
             var data: [UInt8] = []
             data.reserveCapacity(128)
             projection.encode(state, into: &data)
-            let version = status[index] == .quarantined ? lastGood[index]! : versions[index]
+            let version = status[index] == .quarantined ? quarantines[index]!.version! - 1 : seen[index]
             rows.append(FoldedRow(aggregate: interner.bytes(index), data: data, version: version))
         }
         rows.append(contentsOf: orderedRows)

@@ -48,22 +48,7 @@ public enum DistributedRebuild {
         public var phases: [Phase]
     }
 
-    /// One step of the coordinator, from `startedMilliseconds` to `finishedMilliseconds`
-    /// (milliseconds since 1970 on this host's clock, like the tasks' Redis times when Redis is
-    /// local).
-    public struct Phase: Sendable, Equatable {
-        public var name: String
-        public var startedMilliseconds: Int64
-        public var finishedMilliseconds: Int64
-
-        public init(_ name: String, from start: Date, to end: Date = Date()) {
-            self.name = name
-            startedMilliseconds = Int64((start.timeIntervalSince1970 * 1000).rounded())
-            finishedMilliseconds = Int64((end.timeIntervalSince1970 * 1000).rounded())
-        }
-
-        public var seconds: Double { Double(finishedMilliseconds - startedMilliseconds) / 1000 }
-    }
+    public typealias Phase = RebuildPhase
 
     /// The run's side channels: progress, warnings, and signals.
     public struct Hooks {
@@ -124,7 +109,7 @@ public enum DistributedRebuild {
             phases.append(Phase("wait for the join", from: mark))
             var outcome = try finish(options, planned, forked, expectations: expected, status: status, client: client, restarts: restarts, started: start)
             outcome.phases = phases + outcome.phases
-            outcome.report.phases = outcome.phases.map { .init(name: $0.name, seconds: $0.seconds) }
+            outcome.report.phases = outcome.phases
             return outcome
         } catch {
             // `refold status` lists the job as finished either way, with why it ended so.
@@ -263,19 +248,8 @@ public enum DistributedRebuild {
                 }
             }
             var spec = RebuildJobSpec(projection: name, projectionVersion: options.projection.version, locations: options.locations, head: plan.head, strict: options.strict)
-            // Local workers only, on a source read in table order: each claims its share of the
-            // tasks at once and reads the table once for all of them (a task stays the unit of
-            // retry). With remote workers, one at a time, so a slow host's share can move.
-            // A claim's tasks are folded as one range: together they stay within the aggregates
-            // one task may hold, so a worker's memory stays where the plan put it.
-            if options.workers > 0, !DatabaseLocation.isURL(options.locations.events), let aggregates = plan.partition.aggregates {
-                let tasks = plan.partition.ranges.count
-                let perTask = max(1, (aggregates + Int64(tasks) - 1) / Int64(tasks))
-                // Long aggregates hold larger states (5M events on 20k orders: 121 MB for claims
-                // of two at 250 events an order, 86 MB one task at a time): claims of one then.
-                let long = plan.partition.totalEvents > 100 * max(aggregates, 1)
-                let byMemory = long ? 1 : Int(max(1, RangeRebuild.aggregatesPerTask / perTask))
-                spec.claimBatch = min(16, max(1, min(tasks / options.workers, byMemory)))
+            if !DatabaseLocation.isURL(options.locations.events) {
+                spec.claimBatch = claimBatch(plan.partition, localWorkers: options.workers)
             }
             let settings = JobSettings(
                 maxAttempts: options.maxAttempts, leaseMilliseconds: options.leaseMilliseconds, backoffMilliseconds: 200,
@@ -286,6 +260,22 @@ public enum DistributedRebuild {
             forked.cleanUp()
             throw error
         }
+    }
+
+    /// How many tasks a worker claims at once (SQLite). Local workers only: each claims its
+    /// share of the tasks together and reads the table once for all of them (a task stays the
+    /// unit of retry); with workers elsewhere, one at a time, so a slow host's share can move.
+    /// A claim's tasks are folded as one range, so together they stay within the aggregates one
+    /// task may hold: a worker's memory stays where the plan put it. Long aggregates hold larger
+    /// states (5M events on 20k orders: 121 MB for claims of two at 250 events an order, 86 MB
+    /// one task at a time): claims of one then.
+    static func claimBatch(_ partition: PartitionPlan, localWorkers: Int) -> Int {
+        guard localWorkers > 0, let aggregates = partition.aggregates, aggregates > 0 else { return 1 }
+        let tasks = partition.ranges.count
+        let perTask = max(1, (aggregates + Int64(tasks) - 1) / Int64(tasks))
+        let long = partition.totalEvents > 100 * aggregates
+        let byMemory = long ? 1 : Int(max(1, RangeRebuild.aggregatesPerTask / perTask))
+        return min(16, max(1, min(tasks / localWorkers, byMemory)))
     }
 
     // MARK: Supervise

@@ -57,7 +57,7 @@ public struct RebuildTaskHandler: TaskHandler {
             return nil  // one by one, where each task says what is wrong
         }
         do {
-            let summaries = try RangeRebuild.runTogether(
+            let summaries = try RangeRebuild.runInTableOrder(
                 projection: projection, source: source, store: store, ranges: ranges, head: spec.head,
                 table: ReadModelNames.shadowTable(spec.projection), job: jobID, strict: spec.strict,
                 keepGoing: { done in

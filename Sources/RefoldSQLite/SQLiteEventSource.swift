@@ -188,10 +188,7 @@ public final class SQLiteEventSource: EventSource {
                     }
                     current = Array(aggregate)
                 }
-                try fold.consume(EventView(
-                    position: statement.int64(0), aggregate: aggregate,
-                    version: statement.isNull(2) ? nil : statement.int64(2),
-                    eventClass: statement.bytes(3), payload: statement.bytes(4)))
+                try fold.consume(statement.eventView())
                 inChunk += 1
                 total += 1
                 if total & 4095 == 0, !keepGoing(total) { throw StoreError(.stopped, "the read of \(path) was stopped") }
@@ -256,10 +253,10 @@ public final class SQLiteEventSource: EventSource {
             // The fold takes the rows in batches; between them the task may be stopped.
             let stretch = TableOrderCursor(scan)
             while !stretch.ended {
+                stretch.batchCount = 0
                 try fold.consume(from: stretch)
                 total += stretch.batchCount
-                // Byte-for-byte grouping holds for text ids; anything else goes the index's way.
-                if stretch.sawNonText { return nil }
+                if stretch.sawNonText { return nil }  // the index's way, from a fresh fold
                 if !keepGoing(total) { throw StoreError(.stopped, "the read of \(path) was stopped") }
             }
             scan.reset()
@@ -280,55 +277,39 @@ public final class SQLiteEventSource: EventSource {
             for aggregate in irregular {
                 try ordered.bind([.bytes(aggregate), .int(head)])
                 defer { ordered.reset() }
-                while try ordered.step() {
-                    try fold.consumeOrdered(EventView(
-                        position: ordered.int64(0), aggregate: ordered.bytes(1),
-                        version: ordered.isNull(2) ? nil : ordered.int64(2),
-                        eventClass: ordered.bytes(3), payload: ordered.bytes(4)))
-                }
+                while try ordered.step() { try fold.consumeOrdered(ordered.eventView()) }
             }
         }
         return total
     }
 
     /// One stretch of a table-order read, as the fold's cursor: it hands out up to 4096 rows
-    /// per batch (nil ends a batch) so that the reader can check between batches whether to go on.
+    /// per batch (nil ends a batch; the reader resets `batchCount` and checks between batches
+    /// whether to go on).
     private final class TableOrderCursor: EventCursor {
         let scan: SQLiteStatement
         var batchCount = 0
         var ended = false
         var sawNonText = false
-        private var batchStarted = false
 
         init(_ scan: SQLiteStatement) {
             self.scan = scan
         }
 
         func next() throws -> EventView? {
-            if !batchStarted {
-                batchStarted = true
-                batchCount = 0
-            }
-            guard batchCount < 4096 else {
-                batchStarted = false
-                return nil
-            }
+            guard batchCount < 4096, !ended else { return nil }
             guard try scan.step() else {
                 ended = true
-                batchStarted = false
                 return nil
             }
+            // Byte-for-byte grouping holds for text ids; a row with another id ends the read.
             guard scan.isText(1) else {
                 sawNonText = true
                 ended = true
-                batchStarted = false
                 return nil
             }
             batchCount += 1
-            return EventView(
-                position: scan.int64(0), aggregate: scan.bytes(1),
-                version: scan.isNull(2) ? nil : scan.int64(2),
-                eventClass: scan.bytes(3), payload: scan.bytes(4))
+            return scan.eventView()
         }
     }
 
@@ -474,10 +455,6 @@ public final class SQLiteEventSource: EventSource {
         try connection.scalarInt("PRAGMA data_version") ?? 0
     }
 
-    /// `sum(json_extract(payload, '$.qty'))` over the whole table, in SQLite's own C code: the
-    /// floor every rebuild figure is compared with. Returns its wall time in seconds, and
-    /// whether the table had malformed JSON (then the query guards each payload with
-    /// `json_valid`, since `json_extract` stops at the first malformed one).
     /// SQLite reading every payload without parsing it (`sum(length(payload))`): the cost of one
     /// pass over the table's bytes, the lowest floor there is.
     public func plainScanSeconds() throws(StoreError) -> Double {
@@ -486,6 +463,10 @@ public final class SQLiteEventSource: EventSource {
         return Date().timeIntervalSince(start)
     }
 
+    /// `sum(json_extract(payload, '$.qty'))` over the whole table, in SQLite's own C code: the
+    /// floor every rebuild figure is compared with. Returns its wall time in seconds, and
+    /// whether the table had malformed JSON (then the query guards each payload with
+    /// `json_valid`, since `json_extract` stops at the first malformed one).
     public func jsonScanFloor() throws(StoreError) -> (seconds: Double, guarded: Bool) {
         let payload = quoteIdentifier(layout.payload)
         let start = Date()
@@ -503,3 +484,13 @@ public final class SQLiteEventSource: EventSource {
 #if canImport(Glibc)
 import Glibc
 #endif
+
+extension SQLiteStatement {
+    /// The current row of a `columnList` query (id, aggregate, version, class, payload) as the
+    /// fold sees it; valid until the next step.
+    func eventView() -> EventView {
+        EventView(
+            position: int64(0), aggregate: bytes(1), version: isNull(2) ? nil : int64(2),
+            eventClass: bytes(3), payload: bytes(4))
+    }
+}

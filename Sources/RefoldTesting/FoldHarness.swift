@@ -55,7 +55,7 @@ public struct FoldHarness<P: Projection> {
         }
         let engine = AggregateFold(projection)
         for (event, position) in ordered {
-            try Self.withView(event, position) { try engine.consume($0) }
+            try event.withView(at: position) { try engine.consume($0) }
         }
         engine.finish()
         let (rows, quarantined) = engine.drain()
@@ -72,7 +72,7 @@ public struct FoldHarness<P: Projection> {
         }
         let engine = AnyProjection(projection).scanFold()
         for (event, position) in numbered.sorted(by: { $0.position < $1.position }) {
-            try Self.withView(event, position) { try engine.consume($0) }
+            try event.withView(at: position) { try engine.consume($0) }
         }
         let byAggregate = Dictionary(grouping: numbered) { Array($0.event.aggregate.utf8) }
         for aggregate in engine.irregularAggregates {
@@ -81,21 +81,23 @@ public struct FoldHarness<P: Projection> {
                 return a.position < b.position
             }
             for (event, position) in own {
-                try Self.withView(event, position) { try engine.consumeOrdered($0) }
+                try event.withView(at: position) { try engine.consumeOrdered($0) }
             }
         }
         let (rows, quarantined) = engine.drain()
         return FoldResult(rows: rows, quarantined: quarantined)
     }
 
-    private static func withView(_ event: TestEvent, _ position: Int64, _ body: (EventView) throws -> Void) throws {
-        let aggregate = Array(event.aggregate.utf8)
-        let eventClass = Array(event.type.utf8)
-        let payload = Array(event.payload.utf8)
+}
+
+extension TestEvent {
+    /// Calls `body` with this event as a fold sees it, at `position`.
+    public func withView(at position: Int64, _ body: (EventView) throws -> Void) throws {
+        let (aggregate, eventClass, payload) = (Array(aggregate.utf8), Array(type.utf8), Array(payload.utf8))
         try aggregate.withUnsafeBytes { a in
             try eventClass.withUnsafeBytes { c in
                 try payload.withUnsafeBytes { p in
-                    try body(EventView(position: position, aggregate: a, version: event.version, eventClass: c, payload: p))
+                    try body(EventView(position: position, aggregate: a, version: version, eventClass: c, payload: p))
                 }
             }
         }

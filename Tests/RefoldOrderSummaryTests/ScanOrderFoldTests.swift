@@ -81,14 +81,7 @@ import Testing
 
     private func countIrregular(_ table: [TestEvent], _ engine: any ScanFold) throws -> Int {
         for (index, event) in table.enumerated() {
-            let (a, c, p) = (Array(event.aggregate.utf8), Array(event.type.utf8), Array(event.payload.utf8))
-            try a.withUnsafeBytes { a in
-                try c.withUnsafeBytes { c in
-                    try p.withUnsafeBytes { p in
-                        try engine.consume(EventView(position: Int64(index + 1), aggregate: a, version: event.version, eventClass: c, payload: p))
-                    }
-                }
-            }
+            try event.withView(at: Int64(index + 1)) { try engine.consume($0) }
         }
         return engine.irregularAggregates.count
     }
