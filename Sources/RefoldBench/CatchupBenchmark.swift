@@ -22,7 +22,7 @@ public enum CatchupBenchmark {
 
     public static func run(
         projection: AnyProjection, events: String, folder: URL, fraction: Double, workers: Int, repeats: Int,
-        redis: DistributedRebuild.RedisTarget, stop: () throws -> Void, say: (String) -> Void
+        redis: DistributedRebuild.RedisTarget, signal: @escaping @Sendable () -> Int32?, stop: () throws -> Void, say: (String) -> Void
     ) throws -> Result {
         let base = folder.appendingPathComponent("catchup-events.db").path
         let models = folder.appendingPathComponent("catchup-read-models.db").path
@@ -57,16 +57,16 @@ public enum CatchupBenchmark {
             var options = Catchup.Options(projection: projection, locations: locations)
             options.mode = .inline
             options.grace = 0
-            inline.append(try Catchup.run(options, redis: redis).seconds)
+            inline.append(try Catchup.run(options, redis: redis, hooks: .init(signal: signal)).seconds)
             try stop()
             say("catch-up round \(round)/\(repeats): \(delta) events forked over \(workers) workers")
             try restore()
             options.mode = .parallel(workers: workers)
-            parallel.append(try Catchup.run(options, redis: redis).seconds)
+            parallel.append(try Catchup.run(options, redis: redis, hooks: .init(signal: signal)).seconds)
             try stop()
             say("catch-up round \(round)/\(repeats): \(delta) events by the live service")
             try restore()
-            live.append(try liveCatchUp(projection: projection, locations: locations, head: head, redis: redis))
+            live.append(try liveCatchUp(projection: projection, locations: locations, head: head, redis: redis, stop: stop))
         }
         return Result(
             delta: delta, inline: BenchFigure(name: "catchup_inline", samples: inline),
@@ -75,7 +75,8 @@ public enum CatchupBenchmark {
     }
 
     /// Starts a live runner on its own thread and times it until its checkpoint is the head.
-    static func liveCatchUp(projection: AnyProjection, locations: RebuildLocations, head: Int64, redis: DistributedRebuild.RedisTarget) throws -> Double {
+    /// `stop` is asked between polls (Ctrl-C): it throws, and the runner is stopped on the way out.
+    static func liveCatchUp(projection: AnyProjection, locations: RebuildLocations, head: Int64, redis: DistributedRebuild.RedisTarget, stop: () throws -> Void) throws -> Double {
         var options = LiveRunner.Options(projection: projection, locations: locations)
         options.grace = 0
         // Quiet: the benchmark prints its own lines.
@@ -100,6 +101,7 @@ public enum CatchupBenchmark {
             if let position = try store.checkpoint(projection: projection.name)?.position, position >= head {
                 return Date().timeIntervalSince(start)
             }
+            try stop()
             let now = state.read
             if let message = now.failure { throw RunnerError(.infrastructure, "the live service stopped: \(message)") }
             if now.stop || Date() > deadline { throw RunnerError(.infrastructure, "the live service did not reach position \(head) within 600 s") }

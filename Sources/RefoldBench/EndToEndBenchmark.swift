@@ -163,7 +163,8 @@ public enum EndToEndBenchmark {
             catchup = try CatchupBenchmark.run(
                 projection: options.projection, events: options.events, folder: directory, fraction: options.catchupFraction,
                 workers: options.workerCounts.max() ?? 1, repeats: options.repeats,
-                redis: .init(configuration: redis, urlText: redisURLText), stop: checkSignal, say: say)
+                redis: .init(configuration: redis, urlText: redisURLText), signal: options.signal, stop: checkSignal, say: say)
+            try checkSignal()
         }
         let ping = try CoordinationBenchmark.pingRate(redis: redis)
         return Result(

@@ -97,6 +97,7 @@ struct BenchEndToEndCommand: ParsableCommand {
         if let comparison, let why = comparison.mismatch(with: ["dataset": dataset, "workers": "\(maxWorkers)"]) {
             throw CLIError(.badInput, "cannot compare with --baseline \(baseline ?? ""): \(why); run with the same --size/--aggregates/--skew/--events/--workers, or --save a new baseline.")
         }
+        try TimelineWriter.checkWritable(timeline)
         let path: String
         if let events {
             path = try LocationOptions.location(events, flag: "--events")

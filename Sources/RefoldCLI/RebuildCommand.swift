@@ -61,6 +61,7 @@ struct RebuildCommand: ParsableCommand {
     func run() throws {
         let projection = try Projections.named(self.projection)
         let locations = try self.locations.resolved()
+        if let timeline { try TimelineWriter.checkWritable(timeline) }
         SignalFlag.install()
         let bar = ProgressBar(label: projection.name)
         let report: RebuildReport

@@ -21,6 +21,21 @@ enum TimelineWriter {
         try write(TimelineLayout(results: [result], dead: [], title: "\(report.projection) — \(report.job)"), to: path)
     }
 
+    /// Checked before a run starts, so a timeline that cannot be written never costs a rebuild
+    /// (or, worse, reports one that was swapped in as an error).
+    static func checkWritable(_ path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        let folder = url.deletingLastPathComponent().path
+        var isDirectory: ObjCBool = false
+        let folderExists = FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory) && isDirectory.boolValue
+        guard folderExists, FileManager.default.isWritableFile(atPath: folder) else {
+            throw CLIError(.badInput, "cannot write the timeline to \(path): the folder \(folder) does not exist or is not writable (create it, or pass another --timeline); nothing was run.")
+        }
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw CLIError(.badInput, "cannot write the timeline to \(path): it is a folder (name a file, e.g. \(path)/timeline.svg); nothing was run.")
+        }
+    }
+
     static func write(_ layout: TimelineLayout, to path: String) throws {
         let svg = layout.svg()
         do {

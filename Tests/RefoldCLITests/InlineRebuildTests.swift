@@ -158,6 +158,8 @@ import Testing
         BadInput(name: "bad duration", arguments: { events, _ in ["rebuild", "order_summary", "--events", events, "--lease", "5 minutes"] }, message: "lease"),
         BadInput(name: "workers 0 without redis", arguments: { events, _ in ["rebuild", "order_summary", "--events", events, "--workers", "0"] }, message: "needs a shared Redis"),
         BadInput(name: "not a database", arguments: { _, dir in ["rebuild", "order_summary", "--events", dir + "/text.db", "--inline"] }, message: "text.db"),
+        // Checked before the rebuild: a swapped-in model must not be reported as an error.
+        BadInput(name: "timeline in a missing folder", arguments: { events, dir in ["rebuild", "order_summary", "--events", events, "--workers", "2", "--timeline", dir + "/no/such/t.svg"] }, message: "does not exist or is not writable"),
     ]
 
     @Test(arguments: badInputs)
