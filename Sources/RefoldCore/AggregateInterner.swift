@@ -7,18 +7,31 @@ public struct AggregateInterner {
     @usableFromInline var arena: [UInt8] = []
     /// Where id n starts in `arena` (`starts[n + 1]` is where it ends).
     @usableFromInline var starts: [Int] = [0]
-    /// Open addressing, linear probing: slot → id + 1 (0 = empty).
-    @usableFromInline var slots: [Int32]
-    /// The hash of each slot's id, so a probe compares bytes only when hashes match.
-    @usableFromInline var slotHashes: [UInt64]
+    /// Open addressing, linear probing. A slot keeps the id's hash, where its bytes start and
+    /// how many there are, so a probe that finds its id reads one slot and the arena (and one
+    /// that does not, only the slot).
+    @usableFromInline struct Slot {
+        @usableFromInline var hash: UInt64
+        @usableFromInline var start: Int
+        /// id + 1 (0 = empty).
+        @usableFromInline var entry: Int32
+        @usableFromInline var length: Int32
+
+        @inlinable init(hash: UInt64, start: Int, entry: Int32, length: Int32) {
+            self.hash = hash
+            self.start = start
+            self.entry = entry
+            self.length = length
+        }
+    }
+    @usableFromInline var slots: [Slot]
     @usableFromInline var mask: Int
 
     @inlinable
     public init(capacity: Int = 1024) {
         var size = 16
         while size < capacity * 2 { size <<= 1 }
-        slots = Array(repeating: 0, count: size)
-        slotHashes = Array(repeating: 0, count: size)
+        slots = Array(repeating: Slot(hash: 0, start: 0, entry: 0, length: 0), count: size)
         mask = size - 1
     }
 
@@ -31,17 +44,25 @@ public struct AggregateInterner {
     public mutating func intern(_ bytes: UnsafeRawBufferPointer) -> (id: Int, isNew: Bool) {
         let hash = Self.hash(bytes)
         var slot = Int(truncatingIfNeeded: hash) & mask
-        while true {
-            let entry = slots[slot]
-            if entry == 0 { break }
-            if slotHashes[slot] == hash, equals(Int(entry) - 1, bytes) { return (Int(entry) - 1, false) }
-            slot = (slot + 1) & mask
+        let found: Int? = slots.withUnsafeBufferPointer { slots in
+            arena.withUnsafeBytes { arena in
+                while true {
+                    let candidate = slots[slot]
+                    if candidate.entry == 0 { return nil }
+                    if candidate.hash == hash, Int(candidate.length) == bytes.count,
+                       bytes.count == 0 || memcmp(arena.baseAddress! + candidate.start, bytes.baseAddress!, bytes.count) == 0 {
+                        return Int(candidate.entry) - 1
+                    }
+                    slot = (slot + 1) & mask
+                }
+            }
         }
+        if let found { return (found, false) }
         let id = count
+        let start = arena.count
         arena.append(contentsOf: bytes)
         starts.append(arena.count)
-        slots[slot] = Int32(id + 1)
-        slotHashes[slot] = hash
+        slots[slot] = Slot(hash: hash, start: start, entry: Int32(id + 1), length: Int32(truncatingIfNeeded: bytes.count))
         if count * 2 > mask { grow() }
         return (id, true)
     }
@@ -52,29 +73,17 @@ public struct AggregateInterner {
         Array(arena[starts[id]..<starts[id + 1]])
     }
 
-    @inlinable
-    func equals(_ id: Int, _ bytes: UnsafeRawBufferPointer) -> Bool {
-        let start = starts[id]
-        let length = starts[id + 1] - start
-        guard length == bytes.count else { return false }
-        if length == 0 { return true }
-        return arena.withUnsafeBytes { memcmp($0.baseAddress! + start, bytes.baseAddress!, length) == 0 }
-    }
-
     @usableFromInline
     mutating func grow() {
         let size = (mask + 1) * 2
-        var newSlots = [Int32](repeating: 0, count: size)
-        var newHashes = [UInt64](repeating: 0, count: size)
+        var newSlots = [Slot](repeating: Slot(hash: 0, start: 0, entry: 0, length: 0), count: size)
         let newMask = size - 1
-        for (slot, entry) in slots.enumerated() where entry != 0 {
-            var target = Int(truncatingIfNeeded: slotHashes[slot]) & newMask
-            while newSlots[target] != 0 { target = (target + 1) & newMask }
-            newSlots[target] = entry
-            newHashes[target] = slotHashes[slot]
+        for slot in slots where slot.entry != 0 {
+            var target = Int(truncatingIfNeeded: slot.hash) & newMask
+            while newSlots[target].entry != 0 { target = (target + 1) & newMask }
+            newSlots[target] = slot
         }
         slots = newSlots
-        slotHashes = newHashes
         mask = newMask
     }
 

@@ -48,25 +48,34 @@ public final class ScanOrderFold<P: Projection>: ScanFold {
 
     @usableFromInline let projection: P
     @usableFromInline var interner: AggregateInterner
-    // Per aggregate, indexed by the interner's number.
-    @usableFromInline var states: [P.State?] = []
-    /// Events seen. While an aggregate is regular this is also the version of its last event,
-    /// and of its row unless quarantined (then the row is at the quarantined event's version − 1).
-    @usableFromInline var seen: [Int64] = []
-    @usableFromInline var status: [Status] = []
+    /// Per aggregate, indexed by the interner's number: what the fold needs for one event sits
+    /// together, so an event touches one entry (one cache line, mostly) besides its state's own.
+    @usableFromInline struct Entry {
+        /// Events seen. While the aggregate is regular this is also the version of its last
+        /// event, and of its row unless quarantined (then the row is at the quarantined event's
+        /// version − 1).
+        @usableFromInline var seen: Int64
+        @usableFromInline var status: Status
+        @usableFromInline var state: P.State?
+
+        @inlinable init() {
+            seen = 0
+            status = .folding
+            state = nil
+        }
+    }
+    @usableFromInline var entries: [Entry] = []
     @usableFromInline var quarantines: [Int: QuarantineRecord] = [:]
     @usableFromInline var irregular: [Int] = []
     @usableFromInline let ordered: AggregateFold<P>
-    public var eventsConsumed: Int { Int(seen.reduce(0, +)) }
+    public var eventsConsumed: Int { Int(entries.reduce(0) { $0 + $1.seen }) }
 
     @inlinable
     public init(_ projection: P, expectedAggregates: Int = 1024) {
         self.projection = projection
         interner = AggregateInterner(capacity: expectedAggregates)
         ordered = AggregateFold(projection)
-        states.reserveCapacity(expectedAggregates)
-        seen.reserveCapacity(expectedAggregates)
-        status.reserveCapacity(expectedAggregates)
+        entries.reserveCapacity(expectedAggregates)
     }
 
     @inlinable
@@ -85,34 +94,35 @@ public final class ScanOrderFold<P: Projection>: ScanFold {
     @inlinable
     public func consume(_ event: EventView) throws {
         let (index, isNew) = interner.intern(event.aggregate)
-        if isNew {
-            states.append(nil)
-            seen.append(0)
-            status.append(.folding)
-        }
-        let current = status[index]
-        // Regular means each event's version is the count of events seen so far, plus one.
-        let regular = current != .irregular && event.version == seen[index] + 1
-        seen[index] += 1
-        if current == .irregular { return }
-        guard regular else {
-            status[index] = .irregular
-            states[index] = nil
-            quarantines[index] = nil
-            irregular.append(index)
-            return
-        }
-        if current == .quarantined { return }
-        do {
-            try projection.apply(&states[index], event)
-        } catch let error as DataError {
-            // The row keeps the last good state (at the version before this event).
-            status[index] = .quarantined
-            quarantines[index] = QuarantineRecord(event: event, error: error)
-        } catch {
-            throw ProjectionFailure(
-                projection: projection.name, aggregate: event.aggregateID, version: event.version,
-                position: event.position, underlying: "\(error)")
+        if isNew { entries.append(Entry()) }
+        try entries.withUnsafeMutableBufferPointer { entries in
+            let current = entries[index].status
+            if current == .irregular {
+                entries[index].seen += 1
+                return
+            }
+            // Regular means each event's version is the count of events seen so far, plus one.
+            let regular = event.version == entries[index].seen + 1
+            entries[index].seen += 1
+            guard regular else {
+                entries[index].status = .irregular
+                entries[index].state = nil
+                quarantines[index] = nil
+                irregular.append(index)
+                return
+            }
+            if current == .quarantined { return }
+            do {
+                try projection.apply(&entries[index].state, event)
+            } catch let error as DataError {
+                // The row keeps the last good state (at the version before this event).
+                entries[index].status = .quarantined
+                quarantines[index] = QuarantineRecord(event: event, error: error)
+            } catch {
+                throw ProjectionFailure(
+                    projection: projection.name, aggregate: event.aggregateID, version: event.version,
+                    position: event.position, underlying: "\(error)")
+            }
         }
     }
 
@@ -131,7 +141,7 @@ public final class ScanOrderFold<P: Projection>: ScanFold {
     }
 
     public func eventsPerAggregate() -> [(aggregate: [UInt8], events: Int)] {
-        seen.indices.map { (interner.bytes($0), Int(seen[$0])) }.sorted { $0.aggregate.lexicographicallyPrecedes($1.aggregate) }
+        entries.indices.map { (interner.bytes($0), Int(entries[$0].seen)) }.sorted { $0.aggregate.lexicographicallyPrecedes($1.aggregate) }
     }
 
     @inlinable
@@ -139,20 +149,21 @@ public final class ScanOrderFold<P: Projection>: ScanFold {
         ordered.finish()
         let (orderedRows, orderedQuarantines) = ordered.drain()
         var rows: [FoldedRow] = []
-        rows.reserveCapacity(states.count)
-        for index in states.indices where status[index] != .irregular {
-            guard let state = states[index] else { continue }
+        rows.reserveCapacity(entries.count)
+        for index in entries.indices where entries[index].status != .irregular {
+            guard let state = entries[index].state else { continue }
             var data: [UInt8] = []
             data.reserveCapacity(128)
             projection.encode(state, into: &data)
-            let version = status[index] == .quarantined ? quarantines[index]!.version! - 1 : seen[index]
+            let version = entries[index].status == .quarantined ? quarantines[index]!.version! - 1 : entries[index].seen
             rows.append(FoldedRow(aggregate: interner.bytes(index), data: data, version: version))
         }
         rows.append(contentsOf: orderedRows)
         rows.sort { $0.aggregate.lexicographicallyPrecedes($1.aggregate) }
         var records = Array(quarantines.values) + orderedQuarantines
         records.sort { $0.aggregate.utf8.lexicographicallyPrecedes($1.aggregate.utf8) }
-        states = []
+        // The states go; the counts stay (`eventsConsumed`, `eventsPerAggregate` come after).
+        for index in entries.indices { entries[index].state = nil }
         quarantines = [:]
         return (rows, records)
     }

@@ -64,11 +64,108 @@ public struct JSONScanner {
         self.index = 0
     }
 
+    /// A top-level field's value as a borrowed view of the payload: what `Field` says, without
+    /// copying a string. Valid only while the payload's bytes are.
+    public enum FieldView {
+        case string(StringView)
+        case integer(Int64)
+        case otherNumber
+        case bool
+        case null
+        case object
+        case array
+
+        /// The same value as an owned `Field` (strings decoded and copied).
+        public var field: Field {
+            switch self {
+            case .string(let view): return .string(view.decoded())
+            case .integer(let value): return .integer(value)
+            case .otherNumber: return .otherNumber
+            case .bool: return .bool
+            case .null: return .null
+            case .object: return .object
+            case .array: return .array
+            }
+        }
+    }
+
+    /// A validated JSON string in its payload, between the quotes.
+    public struct StringView {
+        /// The bytes between the quotes, escapes not resolved.
+        public let raw: UnsafeRawBufferPointer
+        /// No escapes: `raw` is the decoded string.
+        public let isPlain: Bool
+
+        /// The decoded bytes (escapes resolved), copied.
+        public func decoded() -> [UInt8] {
+            if isPlain { return Array(raw) }
+            var scanner = JSONScanner(raw)
+            var out: [UInt8] = []
+            out.reserveCapacity(raw.count)
+            // Already validated when it was scanned, so this cannot fail.
+            try? scanner.readContent(into: &out)
+            return out
+        }
+
+        /// Calls `body` with the decoded bytes: the payload's own bytes when the string has no
+        /// escapes (no copy), a decoded copy otherwise.
+        @inline(__always)
+        public func withDecoded<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+            if isPlain { return try body(raw) }
+            let copy = decoded()
+            let result = copy.withUnsafeBytes { bytes in Result { () throws(E) -> R in try body(bytes) } }
+            return try result.get()
+        }
+    }
+
+    /// The views found for up to four wanted names, without a heap allocation.
+    public struct FieldViews {
+        var first: FieldView?
+        var second: FieldView?
+        var third: FieldView?
+        var fourth: FieldView?
+        var rest: [FieldView?]
+
+        init(count: Int) {
+            rest = count > 4 ? Array(repeating: nil, count: count - 4) : []
+        }
+
+        public subscript(index: Int) -> FieldView? {
+            get {
+                switch index {
+                case 0: return first
+                case 1: return second
+                case 2: return third
+                case 3: return fourth
+                default: return rest[index - 4]
+                }
+            }
+            set {
+                switch index {
+                case 0: first = newValue
+                case 1: second = newValue
+                case 2: third = newValue
+                case 3: fourth = newValue
+                default: rest[index - 4] = newValue
+                }
+            }
+        }
+    }
+
     /// Parses `bytes` as one JSON object and returns, for each name in `wanted`, its value
     /// (the last occurrence), or nil if absent. Throws if the text is not a strict JSON object.
     public static func fields(of bytes: UnsafeRawBufferPointer, wanted: [StaticString]) throws(JSONError) -> Fields {
-        var scanner = JSONScanner(bytes)
+        let views = try fieldViews(of: bytes, wanted: wanted)
         var found = Fields(count: wanted.count)
+        for slot in wanted.indices { found[slot] = views[slot]?.field }
+        return found
+    }
+
+    /// `fields(of:wanted:)` without copying strings: the hot path of a fold. The whole payload
+    /// is validated exactly as strictly; the views borrow `bytes`.
+    public static func fieldViews(of bytes: UnsafeRawBufferPointer, wanted: [StaticString]) throws(JSONError) -> FieldViews {
+        var scanner = JSONScanner(bytes)
+        var found = FieldViews(count: wanted.count)
         scanner.skipWhitespace()
         guard scanner.peek() == UInt8(ascii: "{") else {
             // Tell "valid JSON but not an object" from "not JSON at all".
@@ -104,7 +201,7 @@ public struct JSONScanner {
                 scanner.index += 1
                 scanner.skipWhitespace()
                 if slot >= 0 {
-                    found[slot] = try scanner.readField()
+                    found[slot] = try scanner.readFieldView()
                 } else {
                     try scanner.skipValue()
                 }
@@ -178,6 +275,51 @@ public struct JSONScanner {
         }
     }
 
+    mutating func readFieldView() throws(JSONError) -> FieldView {
+        guard let byte = peek() else { throw JSONError.malformed }
+        switch byte {
+        case UInt8(ascii: "\""): return .string(try scanString())
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            if let integer = try readNumber() { return .integer(integer) }
+            return .otherNumber
+        case UInt8(ascii: "t"), UInt8(ascii: "f"):
+            try skipValue()
+            return .bool
+        case UInt8(ascii: "n"):
+            try skipValue()
+            return .null
+        case UInt8(ascii: "{"):
+            try skipValue()
+            return .object
+        case UInt8(ascii: "["):
+            try skipValue()
+            return .array
+        default:
+            throw JSONError.malformed
+        }
+    }
+
+    /// Validates the string at the cursor (on its opening quote) and returns it as a view.
+    mutating func scanString() throws(JSONError) -> StringView {
+        let start = index + 1
+        var end = start
+        // Fast path: printable ASCII up to the closing quote.
+        while end < bytes.count {
+            let byte = bytes[end]
+            if byte == UInt8(ascii: "\"") {
+                index = end + 1
+                return StringView(raw: UnsafeRawBufferPointer(rebasing: bytes[start..<end]), isPlain: true)
+            }
+            if byte == UInt8(ascii: "\\") || byte < 0x20 || byte >= 0x80 { break }
+            end += 1
+        }
+        // Escapes or UTF-8: validate by decoding into a scratch buffer.
+        var scratch: [UInt8] = []
+        try readString(into: &scratch)
+        let raw = UnsafeRawBufferPointer(rebasing: bytes[start..<(index - 1)])
+        return StringView(raw: raw, isPlain: !raw.contains(UInt8(ascii: "\\")))
+    }
+
     mutating func readField() throws(JSONError) -> Field {
         guard let byte = peek() else { throw JSONError.malformed }
         switch byte {
@@ -247,6 +389,23 @@ public struct JSONScanner {
         if negative { return value }
         guard value != Int64.min else { return nil }
         return -value
+    }
+
+    /// Decodes a whole buffer that is a string's content (no quotes), appending its bytes.
+    mutating func readContent(into out: inout [UInt8]) throws(JSONError) {
+        // Decode as if quoted: readString stops at the closing quote, which here is the end.
+        var quoted: [UInt8] = [UInt8(ascii: "\"")]
+        quoted.append(contentsOf: bytes)
+        quoted.append(UInt8(ascii: "\""))
+        var decoded = out
+        let result = quoted.withUnsafeBytes { raw in
+            Result { () throws(JSONError) in
+                var inner = JSONScanner(raw)
+                try inner.readString(into: &decoded)
+            }
+        }
+        try result.get()
+        out = decoded
     }
 
     /// Reads a string (the cursor on its opening quote), appending its decoded bytes.

@@ -3,6 +3,11 @@ public enum JSONWriter {
     /// Appends `bytes` as a JSON string literal. Control characters and lone surrogates
     /// (kept by the scanner in WTF-8 form) are written as `\u` escapes.
     public static func appendString(_ bytes: [UInt8], to out: inout [UInt8]) {
+        bytes.withUnsafeBytes { appendString($0, to: &out) }
+    }
+
+    /// Appends borrowed `bytes` as a JSON string literal (as `appendString(_:to:)` for arrays).
+    public static func appendString(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
         out.append(0x22)
         var index = 0
         while index < bytes.count {

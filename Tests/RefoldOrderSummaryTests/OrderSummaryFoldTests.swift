@@ -150,4 +150,31 @@ import Testing
         let text = String(decoding: once[0].data, as: UTF8.self)
         #expect(text.contains(#""aé":{"qty":1,"price_cents":2},"b\"q":"#))
     }
+
+    /// Skus up to 16 bytes live in a line's packed key and longer ones beside it: lines of every
+    /// length, sharing prefixes, removed and added again, come out in byte order and read back.
+    @Test func linesOfEverySkuLengthKeepByteOrderAndReadBack() throws {
+        let skus = ["", "0123456789abcde", "0123456789abcdef", "0123456789abcdef1", "0123456789abcdef0", "b", "0123456789abcdef0-and-more"]
+        var events = [Self.placed]
+        for sku in skus {
+            events.append(TestEvent(version: Int64(events.count + 1), type: "ItemAdded", payload: #"{"sku":"\#(sku)","qty":3,"price_cents":10}"#))
+        }
+        events.append(TestEvent(version: Int64(events.count + 1), type: "ItemRemoved", payload: #"{"sku":"0123456789abcdef0","qty":3}"#))
+        events.append(TestEvent(version: Int64(events.count + 1), type: "ItemRemoved", payload: #"{"sku":"0123456789abcde","qty":1}"#))
+        events.append(TestEvent(version: Int64(events.count + 1), type: "ItemAdded", payload: #"{"sku":"0123456789abcdef0","qty":2,"price_cents":7}"#))
+        let folded = try #require(try harness.fold(events).rows.first)
+        let row = (text: String(decoding: folded.data, as: UTF8.self), version: folded.version)
+        let expected = #"{"":{"qty":3,"price_cents":10},"0123456789abcde":{"qty":2,"price_cents":10},"0123456789abcdef":{"qty":3,"price_cents":10},"0123456789abcdef0":{"qty":2,"price_cents":7},"0123456789abcdef0-and-more":{"qty":3,"price_cents":10},"0123456789abcdef1":{"qty":3,"price_cents":10},"b":{"qty":3,"price_cents":10}}"#
+        #expect(row.text.contains(#""lines":"# + expected), "\(row.text)")
+        #expect(row.text.contains(#""item_count":19,"total_cents":184"#), "\(row.text)")
+        let projection = OrderSummaryProjection()
+        let state = try #require(projection.decode(Array(row.text.utf8)))
+        var again: [UInt8] = []
+        projection.encode(state, into: &again)
+        #expect(String(decoding: again, as: UTF8.self) == row.text)
+        #expect(state.lines.count == 7)
+        let line = state.lines[.init(Array("0123456789abcdef0".utf8))]
+        #expect(line?.qty == 2 && line?.priceCents == 7)
+        #expect(state.lines[.init(Array("0123456789abcdef2".utf8))] == nil)
+    }
 }

@@ -83,7 +83,17 @@ import Testing
         for (index, event) in table.enumerated() {
             try event.withView(at: Int64(index + 1)) { try engine.consume($0) }
         }
-        return engine.irregularAggregates.count
+        let irregular = engine.irregularAggregates.count
+        // A claim's split between its tasks reads the counts after the rows are drained.
+        _ = engine.drain()
+        #expect(engine.eventsConsumed == table.count)
+        let expected = Dictionary(grouping: table, by: \.aggregate).mapValues(\.count)
+        let counted = engine.eventsPerAggregate()
+        #expect(counted.count == expected.count)
+        for (aggregate, events) in counted {
+            #expect(expected[String(decoding: aggregate, as: UTF8.self)] == events)
+        }
+        return irregular
     }
 
     @Test func theInternerNumbersIdsDenselyAndFindsThemAgain() {
