@@ -64,76 +64,52 @@ public final class SQLiteEventSource: EventSource {
     }
 
     /// The same, with more ranges than `tasks` when a range would hold more than
-    /// `aggregatesPerTask` aggregates (from the same index pass: `count(DISTINCT …)`).
+    /// `aggregatesPerTask` aggregates.
+    ///
+    /// One walk of the aggregate index (`GROUP BY`, in id order) gives every aggregate's count:
+    /// the total, the distinct aggregates and the boundaries come from the same pass. Runs of
+    /// consecutive aggregates are summed into groups of about 1/4096 of the table (and at most
+    /// 1/64 of a task's aggregates), so memory stays small for any number of aggregates, and a
+    /// range's count is the exact sum of its groups.
     public func plan(tasks requested: Int, aggregatesPerTask: Int64?) throws(StoreError) -> PartitionPlan {
-        let counts = try connection.prepare("SELECT count(\(aggregateColumn)), count(DISTINCT \(aggregateColumn)) FROM \(table)")
-        guard try counts.step() else { return PartitionPlan(ranges: [AggregateRange(lower: nil, upper: nil, estimatedEvents: 0)], totalEvents: 0) }
-        let (total, aggregates) = (counts.int64(0), counts.int64(1))
-        counts.reset()
         let cap = max(1, aggregatesPerTask ?? Int64.max)
+        // `count(*)` of a whole table is SQLite's fast path (no row is decoded): an upper bound
+        // of the events, for the groups' size.
+        let rows = try connection.scalarInt("SELECT count(*) FROM \(table)") ?? 0
+        let eventGrain = max(1, rows / 4096)
+        let aggregateGrain = max(1, cap / 64)
+        let walk = try connection.prepare("""
+            SELECT \(aggregateColumn), count(*) FROM \(table) WHERE \(aggregateColumn) IS NOT NULL GROUP BY \(aggregateColumn)
+            """)
+        var groups: [(id: [UInt8], events: Int64)] = []
+        var (total, aggregates, groupEvents, groupAggregates): (Int64, Int64, Int64, Int64) = (0, 0, 0, 0)
+        while try walk.step() {
+            let events = walk.int64(1)
+            if groups.isEmpty || groupEvents >= eventGrain || groupAggregates >= aggregateGrain {
+                groups.append((walk.copyBytes(0), 0))
+                (groupEvents, groupAggregates) = (0, 0)
+            }
+            groups[groups.count - 1].events += events
+            groupEvents += events
+            groupAggregates += 1
+            total += events
+            aggregates += 1
+        }
+        walk.reset()
         let tasks = max(requested, aggregates == 0 ? 1 : Int((aggregates - 1) / cap + 1))
         // The counts are exact, as the reader selects rows, unless some ids are not text
         // (numbers sort before '' and the reader skips them; blobs sort after all text): two
-        // index seeks say.
+        // index seeks say. A table without rowid is recounted by the coordinator.
         let numbers = try connection.scalarInt("SELECT count(*) FROM \(table) WHERE \(aggregateColumn) < ''") ?? 0
         let blobs = try connection.scalarInt("SELECT count(*) FROM \(table) WHERE \(aggregateColumn) >= x''") ?? 0
-        let exact = numbers == 0 && blobs == 0
-        guard tasks > 1, total > 0 else {
-            var plan = PartitionPlan(ranges: [AggregateRange(lower: nil, upper: nil, estimatedEvents: total)], totalEvents: total)
-            plan.countsAreExact = exact
-            plan.aggregates = aggregates
-            return plan
+        let hasRowid = (try? connection.prepare("SELECT rowid FROM \(table) LIMIT 0")) != nil
+        var plan: PartitionPlan
+        if tasks > 1, total > 0 {
+            plan = PartitionPlan.fromWeights(groups, tasks: tasks)
+        } else {
+            plan = PartitionPlan(ranges: [AggregateRange(lower: nil, upper: nil, estimatedEvents: total)], totalEvents: total)
         }
-        let step = max(1, (total + Int64(tasks) - 1) / Int64(tasks))
-        var samples: [(id: [UInt8], before: Int64)] = []
-        var rowidSamples = true
-        do {
-            // Hop along the covering index: each boundary is `step` entries after the last one,
-            // found with OFFSET from the previous (aggregate, rowid) — about count()'s cost in all.
-            let first = try connection.prepare("""
-                SELECT \(aggregateColumn), rowid FROM \(table) WHERE \(aggregateColumn) IS NOT NULL
-                ORDER BY \(aggregateColumn), rowid LIMIT 1 OFFSET ?1
-                """)
-            let next = try connection.prepare("""
-                SELECT \(aggregateColumn), rowid FROM \(table) WHERE (\(aggregateColumn), rowid) > (?2, ?3)
-                ORDER BY \(aggregateColumn), rowid LIMIT 1 OFFSET ?1
-                """)
-            // A sample falls inside an aggregate whose events all start the next range: its
-            // events before the sample are taken off, so each range's count is exact.
-            let within = try connection.prepare("SELECT count(*) FROM \(table) WHERE \(aggregateColumn) = ?1 AND rowid < ?2")
-            var rank = step
-            try first.bind([.int(step)])
-            var statement = first
-            while rank < total, try statement.step() {
-                let key = statement.copyBytes(0)
-                let rowid = statement.int64(1)
-                try within.bind([.bytes(key), .int(rowid)])
-                let earlier = try within.step() ? within.int64(0) : 0
-                within.reset()
-                samples.append((key, rank - earlier))
-                statement.reset()
-                try next.bind([.int(step - 1), .bytes(key), .int(rowid)])
-                statement = next
-                rank += step
-            }
-            statement.reset()
-        } catch {
-            // A table without rowid: number the index entries with a window function instead.
-            samples = []
-            rowidSamples = false
-            let statement = try connection.prepare("""
-                SELECT a, rn FROM (
-                  SELECT \(aggregateColumn) AS a, row_number() OVER (ORDER BY \(aggregateColumn)) AS rn
-                  FROM \(table) WHERE \(aggregateColumn) IS NOT NULL
-                ) WHERE rn % ?1 = 1 AND rn > 1
-                """)
-            try statement.bind([.int(step)])
-            while try statement.step() {
-                samples.append((statement.copyBytes(0), statement.int64(1) - 1))
-            }
-        }
-        var plan = PartitionPlan.fromSamples(samples, total: total)
-        plan.countsAreExact = exact && rowidSamples
+        plan.countsAreExact = numbers == 0 && blobs == 0 && hasRowid
         plan.aggregates = aggregates
         return plan
     }
