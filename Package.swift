@@ -112,7 +112,7 @@ let package = Package(
         .target(
             name: "RefoldCLI",
             dependencies: [
-                "RefoldRunner", "RefoldHTTP", "RefoldBench", "RefoldOrderSummary", "RefoldCore", "RefoldSQLite", "RefoldPostgres", "RefoldStore", "RefoldCoordination", "RefoldRedis", "RefoldProcess", "RefoldThreads",
+                "RefoldRunner", "RefoldHTTP", "RefoldBench", "RefoldOrderSummary", "RefoldCore", "RefoldSQLite", "RefoldPostgres", "RefoldStore", "RefoldCoordination", "RefoldRedis", "RefoldProcess", "RefoldThreads", "CLinux",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <string.h>
 #include <spawn.h>
+#include <malloc.h>
 
 /* glibc (2.29+) has it, but declares it only under _GNU_SOURCE. */
 int posix_spawn_file_actions_addchdir_np(posix_spawn_file_actions_t *__restrict actions, const char *__restrict path);
@@ -25,5 +26,10 @@ static inline int refold_name_this_thread(const char *name) {
 /* Ask the kernel to send `signal` to this process when its parent thread dies. */
 static inline int refold_set_parent_death_signal(int signal) {
     return prctl(PR_SET_PDEATHSIG, (unsigned long)signal, 0UL, 0UL, 0UL);
+}
+/* One malloc arena for the process, grown `top_pad` bytes at a time (a fold's worker). */
+static inline void refold_one_growing_arena(int top_pad) {
+    mallopt(M_ARENA_MAX, 1);
+    mallopt(M_TOP_PAD, top_pad);
 }
 #endif
