@@ -66,52 +66,129 @@ public final class SQLiteEventSource: EventSource {
     /// The same, with more ranges than `tasks` when a range would hold more than
     /// `aggregatesPerTask` aggregates.
     ///
-    /// One walk of the aggregate index (`GROUP BY`, in id order) gives every aggregate's count:
-    /// the total, the distinct aggregates and the boundaries come from the same pass. Runs of
-    /// consecutive aggregates are summed into groups of about 1/4096 of the table (and at most
-    /// 1/64 of a task's aggregates), so memory stays small for any number of aggregates, and a
-    /// range's count is the exact sum of its groups.
+    /// No pass over the table compares ids: `count(*)` of a whole table is SQLite's fast path,
+    /// and one hop along the aggregate index takes a sample every 1/256 of the events. Each
+    /// sample's aggregate is moved to its start (one index seek), so a boundary's count of events
+    /// before it is exact, and so is every range's count. The aggregates are estimated from the
+    /// samples' own sizes (an event drawn evenly lands in an aggregate of n events with
+    /// probability n/total, so total × the mean of 1/n estimates their number): it only decides
+    /// how many tasks keep a fold's memory bounded. (A `count(DISTINCT …)` or `GROUP BY` walk
+    /// compares every id with the last: 0.06–0.08 s of a 1M-event plan.)
     public func plan(tasks requested: Int, aggregatesPerTask: Int64?) throws(StoreError) -> PartitionPlan {
-        let cap = max(1, aggregatesPerTask ?? Int64.max)
-        // `count(*)` of a whole table is SQLite's fast path (no row is decoded): an upper bound
-        // of the events, for the groups' size.
         let rows = try connection.scalarInt("SELECT count(*) FROM \(table)") ?? 0
-        let eventGrain = max(1, rows / 4096)
-        let aggregateGrain = max(1, cap / 64)
-        let walk = try connection.prepare("""
-            SELECT \(aggregateColumn), count(*) FROM \(table) WHERE \(aggregateColumn) IS NOT NULL GROUP BY \(aggregateColumn)
-            """)
-        var groups: [(id: [UInt8], events: Int64)] = []
-        var (total, aggregates, groupEvents, groupAggregates): (Int64, Int64, Int64, Int64) = (0, 0, 0, 0)
-        while try walk.step() {
-            let events = walk.int64(1)
-            if groups.isEmpty || groupEvents >= eventGrain || groupAggregates >= aggregateGrain {
-                groups.append((walk.copyBytes(0), 0))
-                (groupEvents, groupAggregates) = (0, 0)
-            }
-            groups[groups.count - 1].events += events
-            groupEvents += events
-            groupAggregates += 1
-            total += events
-            aggregates += 1
-        }
-        walk.reset()
-        let tasks = max(requested, aggregates == 0 ? 1 : Int((aggregates - 1) / cap + 1))
+        let nulls = try connection.scalarInt("SELECT count(*) FROM \(table) WHERE \(aggregateColumn) IS NULL") ?? 0
+        let total = max(0, rows - nulls)
+        let cap = max(1, aggregatesPerTask ?? Int64.max)
         // The counts are exact, as the reader selects rows, unless some ids are not text
         // (numbers sort before '' and the reader skips them; blobs sort after all text): two
-        // index seeks say. A table without rowid is recounted by the coordinator.
+        // index seeks say.
         let numbers = try connection.scalarInt("SELECT count(*) FROM \(table) WHERE \(aggregateColumn) < ''") ?? 0
         let blobs = try connection.scalarInt("SELECT count(*) FROM \(table) WHERE \(aggregateColumn) >= x''") ?? 0
-        let hasRowid = (try? connection.prepare("SELECT rowid FROM \(table) LIMIT 0")) != nil
-        var plan: PartitionPlan
-        if tasks > 1, total > 0 {
-            plan = PartitionPlan.fromWeights(groups, tasks: tasks)
-        } else {
-            plan = PartitionPlan(ranges: [AggregateRange(lower: nil, upper: nil, estimatedEvents: total)], totalEvents: total)
+        let exact = numbers == 0 && blobs == 0
+        guard total > 0 else {
+            var plan = PartitionPlan(ranges: [AggregateRange(lower: nil, upper: nil, estimatedEvents: 0)], totalEvents: 0)
+            plan.countsAreExact = exact
+            plan.aggregates = 0
+            return plan
         }
-        plan.countsAreExact = numbers == 0 && blobs == 0 && hasRowid
+        let (samples, rowidSamples) = try planSamples(total: total)
+        // Distinct aggregates, estimated from the samples (the first aggregate counts too).
+        var (inverse, hits) = (0.0, 0)
+        for sample in samples {
+            inverse += Double(sample.hits) / Double(max(1, sample.size))
+            hits += sample.hits
+        }
+        let aggregates = hits == 0 ? 1 : min(total, max(1, Int64((Double(total) * inverse / Double(hits)).rounded())))
+        let tasks = max(requested, Int((aggregates - 1) / cap + 1))
+        var chosen: [(id: [UInt8], before: Int64)] = []
+        if tasks > 1 {
+            var next = 1
+            for sample in samples where next < tasks {
+                let target = (total * Int64(next) + Int64(tasks) - 1) / Int64(tasks)
+                guard sample.before >= target else { continue }
+                chosen.append((sample.id, sample.before))
+                while next < tasks, (total * Int64(next) + Int64(tasks) - 1) / Int64(tasks) <= sample.before { next += 1 }
+            }
+        }
+        var plan = PartitionPlan.fromSamples(chosen, total: total)
+        plan.countsAreExact = exact && rowidSamples
         plan.aggregates = aggregates
         return plan
+    }
+
+    /// Samples of the aggregate index about every 1/256 of `total` events, in id order: each
+    /// sample's aggregate, the exact number of events before that aggregate, its size, and how
+    /// many samples landed in it (a large aggregate is counted once however many do).
+    private func planSamples(total: Int64) throws(StoreError) -> (samples: [(id: [UInt8], before: Int64, size: Int64, hits: Int)], rowid: Bool) {
+        let step = max(1, total / 256)
+        var samples: [(id: [UInt8], before: Int64, size: Int64, hits: Int)] = []
+        let size = try connection.prepare("SELECT count(*) FROM \(table) WHERE \(aggregateColumn) = ?1")
+        func sizeOf(_ key: [UInt8]) throws(StoreError) -> Int64 {
+            try size.bind([.bytes(key)])
+            defer { size.reset() }
+            return try size.step() ? size.int64(0) : 1
+        }
+        do {
+            // Hop along the covering index: each sample is `step` entries after the last one,
+            // found with OFFSET from the start of the last sample's aggregate. A lower bound is
+            // only a seek for SQLite (a row-value bound `(id, rowid) > (?, ?)` would be compared
+            // on every entry skipped: 0.1 s instead of 0.02 s for 1M events).
+            let first = try connection.prepare("""
+                SELECT \(aggregateColumn), rowid FROM \(table) WHERE \(aggregateColumn) IS NOT NULL
+                ORDER BY \(aggregateColumn), rowid LIMIT 1 OFFSET ?1
+                """)
+            let next = try connection.prepare("""
+                SELECT \(aggregateColumn), rowid FROM \(table) WHERE \(aggregateColumn) >= ?2
+                ORDER BY \(aggregateColumn), rowid LIMIT 1 OFFSET ?1
+                """)
+            // A sample falls inside an aggregate whose events all start the next range: its
+            // events before the sample are taken off, so each range's count is exact.
+            let within = try connection.prepare("SELECT count(*) FROM \(table) WHERE \(aggregateColumn) = ?1 AND rowid < ?2")
+            var rank: Int64 = 0
+            try first.bind([.int(0)])
+            var statement = first
+            while rank < total, try statement.step() {
+                let key = statement.copyBytes(0)
+                let rowid = statement.int64(1)
+                statement.reset()
+                if let last = samples.last, last.id == key {
+                    // The same aggregate again: its start and size are known.
+                    samples[samples.count - 1].hits += 1
+                } else {
+                    try within.bind([.bytes(key), .int(rowid)])
+                    let earlier = try within.step() ? within.int64(0) : 0
+                    within.reset()
+                    samples.append((key, rank - earlier, try sizeOf(key), 1))
+                }
+                // The entries from this aggregate's first one on start at rank `before`.
+                rank += step
+                try next.bind([.int(rank - samples[samples.count - 1].before), .bytes(key)])
+                statement = next
+            }
+            statement.reset()
+            return (samples, true)
+        } catch {
+            // A table without rowid: number the index entries with a window function instead.
+            samples = []
+            let statement = try connection.prepare("""
+                SELECT a, rn FROM (
+                  SELECT \(aggregateColumn) AS a, row_number() OVER (ORDER BY \(aggregateColumn)) AS rn
+                  FROM \(table) WHERE \(aggregateColumn) IS NOT NULL
+                ) WHERE rn % ?1 = 1
+                """)
+            try statement.bind([.int(step)])
+            var keys: [([UInt8], Int64)] = []
+            while try statement.step() { keys.append((statement.copyBytes(0), statement.int64(1) - 1)) }
+            statement.reset()
+            for (key, before) in keys {
+                if let last = samples.last, last.id == key {
+                    samples[samples.count - 1].hits += 1
+                } else {
+                    samples.append((key, before, try sizeOf(key), 1))
+                }
+            }
+            return (samples, false)
+        }
     }
 
     /// The exact number of events `read(range:head:)` folds for `range`: rows of the range

@@ -45,6 +45,26 @@ import Testing
         #expect(zip(perRange, plan.ranges.map(\.estimatedEvents)).allSatisfy { abs($0 - $1) <= Int64(ideal) })
     }
 
+    /// The plan's counts are exact (every range's count is what the reader folds), and the
+    /// aggregates it estimates from its samples add tasks so no range holds too many of them.
+    @Test(arguments: [0.0, 1.2])
+    func planCountsAreExactAndTheAggregateCapAddsTasks(skew: Double) throws {
+        let path = try dataset(DatasetSpec(size: 60_000, aggregates: 3_000, seed: 12, skew: skew, nullAggregates: 40))
+        let source = try SQLiteEventSource(path: path)
+        let plan = try source.plan(tasks: 2, aggregatesPerTask: 400)
+        let counts = try countsByAggregate(path)
+        #expect(plan.countsAreExact)
+        #expect(plan.totalEvents == 60_000 - 40)
+        // Estimated from 256 samples: near the real number, whatever the skew.
+        let estimate = Double(try #require(plan.aggregates))
+        #expect(abs(estimate - Double(counts.count)) <= 0.3 * Double(counts.count), "estimated \(estimate), counted \(counts.count)")
+        #expect(plan.ranges.count >= counts.count / 400 - 1, "\(plan.ranges.count) ranges for \(counts.count) aggregates")
+        for range in plan.ranges {
+            #expect(range.estimatedEvents == (try source.countEvents(range: range, head: .max)))
+        }
+        #expect(plan.ranges.map(\.estimatedEvents).reduce(0, +) == plan.totalEvents)
+    }
+
     @Test func chunkBoundariesNeverSplitAnAggregateAndHeadIsRespected() throws {
         let path = try dataset(DatasetSpec(size: 5_000, aggregates: 97, seed: 5, skew: 0.8, malformed: 10, gaps: 3))
         let source = try SQLiteEventSource(path: path)
