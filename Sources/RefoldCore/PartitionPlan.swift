@@ -6,7 +6,9 @@ public struct PartitionPlan: Sendable, Equatable {
     /// True when each range's `estimatedEvents` is its exact count of events with an aggregate
     /// at planning time, as the reader selects them (SQLite counts them from the index).
     public var countsAreExact = false
-    /// Distinct aggregates in the table, when the source counted them while planning.
+    /// Distinct aggregates in the table, when the source counted or estimated them while
+    /// planning (SQLite estimates them from its samples): it sizes tasks and claims for memory,
+    /// never a count anything is checked against.
     public var aggregates: Int64?
 
     public init(ranges: [AggregateRange], totalEvents: Int64) {
