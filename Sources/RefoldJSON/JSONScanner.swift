@@ -23,18 +23,18 @@ public struct JSONScanner {
 
     /// The values found for up to four wanted names without a heap allocation (a projection
     /// rarely needs more; beyond four they live in an array).
-    public struct Fields {
-        var first: Field?
-        var second: Field?
-        var third: Field?
-        var fourth: Field?
-        var rest: [Field?]
+    public struct Slots<Value> {
+        var first: Value?
+        var second: Value?
+        var third: Value?
+        var fourth: Value?
+        var rest: [Value?]
 
         init(count: Int) {
             rest = count > 4 ? Array(repeating: nil, count: count - 4) : []
         }
 
-        public subscript(index: Int) -> Field? {
+        public subscript(index: Int) -> Value? {
             get {
                 switch index {
                 case 0: return first
@@ -55,6 +55,11 @@ public struct JSONScanner {
             }
         }
     }
+
+    /// The wanted fields' values, owned.
+    public typealias Fields = Slots<Field>
+    /// The wanted fields' values as views of the payload.
+    public typealias FieldViews = Slots<FieldView>
 
     @usableFromInline let bytes: UnsafeRawBufferPointer
     @usableFromInline var index: Int
@@ -115,40 +120,6 @@ public struct JSONScanner {
             let copy = decoded()
             let result = copy.withUnsafeBytes { bytes in Result { () throws(E) -> R in try body(bytes) } }
             return try result.get()
-        }
-    }
-
-    /// The views found for up to four wanted names, without a heap allocation.
-    public struct FieldViews {
-        var first: FieldView?
-        var second: FieldView?
-        var third: FieldView?
-        var fourth: FieldView?
-        var rest: [FieldView?]
-
-        init(count: Int) {
-            rest = count > 4 ? Array(repeating: nil, count: count - 4) : []
-        }
-
-        public subscript(index: Int) -> FieldView? {
-            get {
-                switch index {
-                case 0: return first
-                case 1: return second
-                case 2: return third
-                case 3: return fourth
-                default: return rest[index - 4]
-                }
-            }
-            set {
-                switch index {
-                case 0: first = newValue
-                case 1: second = newValue
-                case 2: third = newValue
-                case 3: fourth = newValue
-                default: rest[index - 4] = newValue
-                }
-            }
         }
     }
 
@@ -318,33 +289,6 @@ public struct JSONScanner {
         try readString(into: &scratch)
         let raw = UnsafeRawBufferPointer(rebasing: bytes[start..<(index - 1)])
         return StringView(raw: raw, isPlain: !raw.contains(UInt8(ascii: "\\")))
-    }
-
-    mutating func readField() throws(JSONError) -> Field {
-        guard let byte = peek() else { throw JSONError.malformed }
-        switch byte {
-        case UInt8(ascii: "\""):
-            var value: [UInt8] = []
-            try readString(into: &value)
-            return .string(value)
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            if let integer = try readNumber() { return .integer(integer) }
-            return .otherNumber
-        case UInt8(ascii: "t"), UInt8(ascii: "f"):
-            try skipValue()
-            return .bool
-        case UInt8(ascii: "n"):
-            try skipValue()
-            return .null
-        case UInt8(ascii: "{"):
-            try skipValue()
-            return .object
-        case UInt8(ascii: "["):
-            try skipValue()
-            return .array
-        default:
-            throw JSONError.malformed
-        }
     }
 
     /// Reads a number; returns its value when it is an integer that fits in Int64.
