@@ -266,7 +266,7 @@ struct BenchEndToEndCommand: ParsableCommand {
 }
 
 /// Where a command's Redis comes from: the flag, the environment, or a private server.
-struct ResolvedRedis {
+struct ResolvedRedis: Sendable {
     let configuration: RedisConfiguration
     /// The URL text to hand to spawned workers (with its password, through the environment).
     let urlText: String
@@ -294,6 +294,11 @@ struct ResolvedRedis {
 
     /// The URL without its password, for messages that tell users how to reach this Redis.
     var display: String { configuration.url.description }
+
+    /// As a rebuild's coordinator reaches it.
+    var target: DistributedRebuild.RedisTarget {
+        .init(configuration: configuration, urlText: urlText, display: display)
+    }
 }
 
 /// `refold bench coordination --tasks N --workers W`: fork N no-op tasks, W worker processes

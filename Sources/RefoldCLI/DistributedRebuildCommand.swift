@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import RefoldCore
 import RefoldProcess
 import RefoldRunner
@@ -36,20 +37,89 @@ enum DistributedRebuildCommand {
         options.replaceForeignTable = replaceTable
         options.policy.waitForWorkers = waitForWorkers?.seconds
         // Check every input before starting a private redis-server (and before writing anything).
-        var plan = try DistributedRebuild.plan(options)
-        let starting = Date()
-        let resolved = try ResolvedRedis(redis)
-        defer { resolved.stop() }
-        plan.phases.append(.init(resolved.privateServer != nil ? "start a private Redis" : "resolve Redis", from: starting))
+        let checked = try DistributedRebuild.check(options)
+        // The plan walks the index on a thread of its own while this one starts Redis and the
+        // local workers (they connect and wait for their job: `--await-job`), so their start-up
+        // is not on the critical path. They are started from this thread, which lives as long
+        // as the run: a child started with a parent-death signal gets it when the *thread*
+        // that started it ends.
+        let jobID = DistributedRebuild.newJobID(projection: projection.name)
+        let planning = BackgroundCall { [checked = UncheckedBox(checked), options = UncheckedBox(options)] in
+            UncheckedBox(try DistributedRebuild.plan(options.value, checked: checked.value))
+        }
+        let started = Result { () throws -> StartedRedis in
+            let starting = Date()
+            let resolved = try ResolvedRedis(redis)
+            let phase = RebuildPhase(resolved.privateServer != nil ? "start a private Redis" : "resolve Redis", from: starting)
+            do {
+                let early = workerCount > 0 ? try DistributedRebuild.startWorkersEarly(count: workerCount, jobID: jobID, redis: resolved.target) : nil
+                return StartedRedis(resolved: resolved, phase: phase, early: early)
+            } catch {
+                resolved.stop()
+                throw error
+            }
+        }
+        let planned = planning.wait().map(\.value)
+        if case .failure(let error) = planned {
+            if case .success(let ready) = started { ready.early?.discard(); ready.resolved.stop() }
+            throw error
+        }
+        let ready = try started.get()
+        defer { ready.stop() }
+        var plan = try planned.get()
+        plan.phases.append(ready.phase)
         let outcome = try DistributedRebuild.run(
-            options, plan: plan, redis: .init(configuration: resolved.configuration, urlText: resolved.urlText, display: resolved.display),
+            options, plan: plan, redis: ready.resolved.target,
             hooks: .init(
                 progress: { done, total, detail in bar.update(done: done, total: total, detail: detail) },
                 warn: { bar.warn($0) },
-                signal: { SignalFlag.signal }))
+                signal: { SignalFlag.signal }),
+            early: ready.early)
         if let timeline {
             try TimelineWriter.write(outcome, to: timeline)
         }
         return outcome.report
+    }
+}
+
+/// Redis resolved (a private server started, or the given one) and the local workers started
+/// early, for one rebuild.
+struct StartedRedis: Sendable {
+    let resolved: ResolvedRedis
+    let phase: RebuildPhase
+    let early: DistributedRebuild.EarlyWorkers?
+
+    /// Workers first (they would only retry a Redis that is gone), then the private server.
+    func stop() {
+        early?.pool.stopAll(grace: 5)
+        resolved.stop()
+    }
+}
+
+/// Carries a value that is used by one thread at a time across a thread hop (the plan's
+/// SQLite connection: this thread waits while the other uses it).
+struct UncheckedBox<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
+
+/// Runs a throwing call on a thread of its own; `wait` returns its result.
+final class BackgroundCall<Value: Sendable>: Sendable {
+    private let result = Mutex<Result<Value, any Error>?>(nil)
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ body: @escaping @Sendable () throws -> Value) {
+        let thread = Thread { [self] in
+            let outcome = Result { try body() }
+            result.withLock { $0 = outcome }
+            done.signal()
+        }
+        thread.start()
+    }
+
+    func wait() -> Result<Value, any Error> {
+        done.wait()
+        done.signal()
+        return result.withLock { $0! }
     }
 }

@@ -37,6 +37,10 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Longest wait between polls when idle.", valueName: "duration"), transform: DurationArgument.parse)
     var poll: DurationArgument = DurationArgument(milliseconds: 250)
 
+    /// Set by a coordinator that starts its local workers before it registers their job.
+    @Option(name: .customLong("await-job"), help: .hidden, transform: DurationArgument.parse)
+    var awaitJob: DurationArgument?
+
     @Option(name: .customLong("parent-pid"), help: .hidden)
     var parentPID: Int32?
 
@@ -66,6 +70,7 @@ struct WorkerCommand: AsyncParsableCommand {
         var options = WorkerLoop.Options(workerID: WorkerLoop.Options.defaultWorkerID())
         options.leaseMilliseconds = lease?.milliseconds ?? 0
         options.onlyJob = job
+        options.awaitJobSeconds = job == nil ? nil : awaitJob?.seconds
         options.maxTasks = maxTasks
         options.maxIdleWait = poll.seconds
         let logger = Logger(label: "refold.worker")

@@ -19,6 +19,9 @@ public final class WorkerLoop: Sendable {
         public var leaseMilliseconds: Int = 0
         /// Serve only this job, and return once it has finished.
         public var onlyJob: String?
+        /// With `onlyJob`: wait this many seconds for the job to be registered (see
+        /// `WorkerMachine.Policy.awaitJobUntil`).
+        public var awaitJobSeconds: Double?
         /// Longest idle wait between polls of the index, in seconds.
         public var maxIdleWait: Double = 0.25
         /// Give up after Redis has been unreachable this long, in seconds.
@@ -58,6 +61,7 @@ public final class WorkerLoop: Sendable {
     var policy: WorkerMachine.Policy {
         var policy = WorkerMachine.Policy()
         policy.onlyJob = options.onlyJob
+        policy.awaitJobUntil = options.awaitJobSeconds.map { MonotonicClock.seconds() + $0 }
         policy.maxIdleWait = options.maxIdleWait
         policy.outageTolerance = options.redisOutageTolerance
         return policy
@@ -90,13 +94,20 @@ public final class WorkerLoop: Sendable {
             do {
                 let indexed = options.onlyJob == nil ? try client.indexedJobs() : []
                 var worked = false
+                var awaiting = false
                 visiting: for jobID in machine.jobsToVisit(indexed: indexed, now: MonotonicClock.seconds()) where !shouldStop() {
                     if handlers[jobID] == nil {
-                        guard let status = try client.status(jobID: jobID), !status.isFinished else {
+                        let status = try client.status(jobID: jobID)
+                        if status == nil, machine.awaitsJob(jobID, now: MonotonicClock.seconds()) {
+                            awaiting = true
+                            continue
+                        }
+                        guard let status, !status.isFinished else {
                             try client.unindex(jobID: jobID)
                             if machine.jobEnded(jobID) { return }
                             continue
                         }
+                        machine.sawJob(jobID)
                         do {
                             handlers[jobID] = try handlerFactory(jobID, status.payload)
                         } catch {
@@ -130,7 +141,7 @@ public final class WorkerLoop: Sendable {
                         break visiting  // start again from the oldest job
                     }
                 }
-                let wait = machine.roundEnded(worked: worked)
+                let wait = awaiting ? 0.002 : machine.roundEnded(worked: worked)
                 if wait > 0 { Thread.sleep(forTimeInterval: wait) }
             } catch {
                 switch machine.redisFailed(error, now: MonotonicClock.seconds()) {

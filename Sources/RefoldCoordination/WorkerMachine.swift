@@ -24,6 +24,10 @@ public struct WorkerMachine: Sendable {
     public struct Policy: Sendable, Equatable {
         /// Serve only this job, and stop when it is gone or finished.
         public var onlyJob: String?
+        /// With `onlyJob`: until this monotonic time, a job not registered yet is waited for
+        /// (polled every 2 ms) instead of taken as gone — a coordinator starts its local
+        /// workers while it plans, before it registers the job. Once seen, gone is gone.
+        public var awaitJobUntil: Double?
         /// Longest idle wait between polls, in seconds.
         public var maxIdleWait: Double = 0.25
         /// How long Redis may be unavailable before the worker gives up, in seconds.
@@ -82,6 +86,7 @@ public struct WorkerMachine: Sendable {
     private var lastReap: [String: Double] = [:]
     private var idleWait = 0.005
     private var outageSince: Double?
+    private var seenJob = false
 
     public init(policy: Policy) {
         self.policy = policy
@@ -102,6 +107,18 @@ public struct WorkerMachine: Sendable {
     /// first time (say so once).
     public mutating func refuse(_ job: String) -> Bool {
         refused.insert(job).inserted
+    }
+
+    /// The bound job has no status: true while it is to be waited for (never seen yet, and
+    /// within `awaitJobUntil`).
+    public func awaitsJob(_ job: String, now: Double) -> Bool {
+        guard policy.onlyJob == job, !seenJob, let until = policy.awaitJobUntil else { return false }
+        return now < until
+    }
+
+    /// The job's status was read: from now on, a missing status means it is gone.
+    public mutating func sawJob(_ job: String) {
+        if policy.onlyJob == job { seenJob = true }
     }
 
     /// The job's status said it is gone or finished: true when the worker should stop (bound to it).

@@ -81,7 +81,9 @@ public final class ChildProcess: Sendable {
     }
 
     /// Sends a signal to the child.
+    /// Sends `signal`, unless the child was already reaped (its pid may be another process's).
     public func signal(_ signal: Int32) {
+        if reaped.withLock({ $0 }) != nil { return }
         kill(pid, signal)
     }
 

@@ -89,13 +89,21 @@ public enum DistributedRebuild {
 
     /// The same, with a plan made earlier by `plan(_:)` (the CLI plans before it starts a
     /// private redis-server, so bad input never costs one).
-    public static func run(_ options: Options, plan planned: Plan, redis: RedisTarget, hooks: Hooks = Hooks()) throws -> Outcome {
+    public static func run(_ options: Options, plan planned: Plan, redis: RedisTarget, hooks: Hooks = Hooks(), early: EarlyWorkers? = nil) throws -> Outcome {
         let start = planned.madeAt
         var phases = planned.phases
         var mark = Date()
-        let client = try connect(redis, hooks: hooks)
-        phases.append(Phase("connect", from: mark))
-        let forked = try fork(options, planned, client: client, redis: redis)
+        let client: CoordinationClient
+        let forked: Forked
+        do {
+            client = try connect(redis, hooks: hooks)
+            phases.append(Phase("connect", from: mark))
+            forked = try fork(options, planned, client: client, redis: redis, early: early)
+        } catch {
+            // Nothing was registered (`fork` undoes what it did when it fails).
+            early?.discard()
+            throw error
+        }
         defer { forked.cleanUp() }
         phases += forked.phases
         do {
@@ -135,22 +143,86 @@ public enum DistributedRebuild {
         public var phases: [Phase] = []
     }
 
+    /// What `check` found: the inputs are usable, and the head to rebuild up to.
+    public struct Checked {
+        let source: any EventSource
+        let head: Int64
+        let backupName: String?
+        let madeAt: Date
+    }
+
     /// Read-only checks of every input, in the order a user would fix them: the event table,
     /// the read-model target (its folder, Refold's tables, a foreign table of that name, a
-    /// running rebuild), then the head and the plan.
-    public static func plan(_ options: Options) throws -> Plan {
+    /// running rebuild), then the head. Fast: no pass over the table.
+    public static func check(_ options: Options) throws -> Checked {
         let madeAt = Date()
         let source = try Stores.events(options.locations.events, layout: options.locations.layout)
         let backup = try Stores.preflight(
             options.locations.readModels, projection: options.projection.name, replaceForeign: options.replaceForeignTable)
         let head = try source.headPosition()
+        return Checked(source: source, head: head, backupName: backup, madeAt: madeAt)
+    }
+
+    /// Every input checked, then the plan.
+    public static func plan(_ options: Options) throws -> Plan {
+        try plan(options, checked: check(options))
+    }
+
+    /// The plan, after `check`: the tasks' ranges and their counts.
+    public static func plan(_ options: Options, checked: Checked) throws -> Plan {
+        let (source, head) = (checked.source, checked.head)
         // A table-order task holds one state per aggregate of its range: more tasks when a
         // range would hold too many, so a worker's memory stays flat whatever the table's size.
         var partition = try source.plan(tasks: options.tasks, aggregatesPerTask: RangeRebuild.aggregatesPerTask)
         // The plan's counts are the ranges' counts up to the head only if nothing was appended
         // while it was made (positions only grow: a new event lands above the head).
         if partition.countsAreExact, try source.headPosition() != head { partition.countsAreExact = false }
-        return Plan(source: source, head: head, partition: partition, backupName: backup, madeAt: madeAt, phases: [Phase("plan", from: madeAt)])
+        return Plan(source: source, head: head, partition: partition, backupName: checked.backupName, madeAt: checked.madeAt, phases: [Phase("plan", from: checked.madeAt)])
+    }
+
+    // MARK: Early workers
+
+    /// Local workers started before their job is registered, while the coordinator plans: they
+    /// connect and wait for it (`--await-job`), so their start-up overlaps the plan.
+    public struct EarlyWorkers: Sendable {
+        public let jobID: String
+        public let pool: LocalWorkerPool
+        public let logDirectory: URL
+        public let spawned: Phase
+
+        /// Stops the workers and removes their log folder: the run ended before their job was
+        /// registered, so they did nothing worth reading.
+        public func discard() {
+            pool.stopAll(grace: 5)
+            try? FileManager.default.removeItem(at: logDirectory)
+        }
+    }
+
+    /// A new job id for a rebuild of `projection`.
+    public static func newJobID(projection name: String) -> String {
+        "rebuild-\(name.prefix(40))-\(UUID().uuidString.prefix(8).lowercased())"
+    }
+
+    /// The folder of a job's worker logs (kept when the rebuild fails, removed after a swap).
+    static func logDirectory(jobID: String) -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("refold-\(jobID)")
+    }
+
+    /// The arguments of a local worker serving only `jobID`. An early worker waits up to an
+    /// hour for its job (a plan takes seconds even on large tables; a coordinator that dies
+    /// first takes its workers with it: `--parent-pid`).
+    static func workerArguments(jobID: String, awaitJob: Bool) -> [String] {
+        ["--job", jobID, "--poll", "20ms"] + (awaitJob ? ["--await-job", "3600s"] : [])
+    }
+
+    /// Starts `count` local workers for `jobID` before the job exists. The caller stops them
+    /// (`pool.stopAll`) if the job is never registered; each also exits with its coordinator.
+    public static func startWorkersEarly(count: Int, jobID: String, redis: RedisTarget) throws -> EarlyWorkers {
+        let spawning = Date()
+        let logs = logDirectory(jobID: jobID)
+        try? FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+        let pool = try LocalWorkerPool(count: count, redisURL: redis.urlText, arguments: workerArguments(jobID: jobID, awaitJob: true), logDirectory: logs)
+        return EarlyWorkers(jobID: jobID, pool: pool, logDirectory: logs, spawned: Phase("spawn workers", from: spawning))
     }
 
     /// Connects to Redis before anything is written. A server that is not listening fails at
@@ -187,11 +259,11 @@ public enum DistributedRebuild {
             self.jobID = jobID
             self.store = store
             self.definitions = definitions
-            logDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("refold-\(jobID)")
+            logDirectory = DistributedRebuild.logDirectory(jobID: jobID)
         }
 
         /// Registers the job (its cancel on an early end is a clean-up) and starts local workers.
-        func start(settings: JobSettings, eventsTotal: Int64, workers: Int, client: CoordinationClient, redis: RedisTarget, outageBudget: Double) throws {
+        func start(settings: JobSettings, eventsTotal: Int64, workers: Int, client: CoordinationClient, redis: RedisTarget, outageBudget: Double, early: EarlyWorkers? = nil) throws {
             cleanups.append { [unowned self] in
                 if !self.finished { _ = try? client.cancel(jobID: self.jobID, reason: "the coordinator stopped before the join") }
                 _ = try? client.unindex(jobID: self.jobID)
@@ -200,11 +272,15 @@ public enum DistributedRebuild {
             try client.fork(jobID: jobID, settings: settings, tasks: definitions, eventsTotal: eventsTotal,
                             budget: OutageBudget(seconds: outageBudget, retryUnreachable: true))
             phases.append(Phase("register the job", from: registering))
-            if workers > 0 {
+            if let early {
+                pool = early.pool
+                phases.append(early.spawned)
+                cleanups.append { early.pool.stopAll(grace: 5) }
+            } else if workers > 0 {
                 let spawning = Date()
                 defer { phases.append(Phase("spawn workers", from: spawning)) }
                 try? FileManager.default.createDirectory(at: logDirectory, withIntermediateDirectories: true)
-                let pool = try LocalWorkerPool(count: workers, redisURL: redis.urlText, arguments: ["--job", jobID, "--poll", "20ms"], logDirectory: logDirectory)
+                let pool = try LocalWorkerPool(count: workers, redisURL: redis.urlText, arguments: DistributedRebuild.workerArguments(jobID: jobID, awaitJob: false), logDirectory: logDirectory)
                 self.pool = pool
                 cleanups.append { pool.stopAll(grace: 5) }
             }
@@ -221,10 +297,10 @@ public enum DistributedRebuild {
 
     /// Takes the model's lock, makes the shadow table, registers the job, starts local
     /// workers. Whatever fails half-way is undone before the error is thrown.
-    static func fork(_ options: Options, _ plan: Plan, client: CoordinationClient, redis: RedisTarget) throws -> Forked {
+    static func fork(_ options: Options, _ plan: Plan, client: CoordinationClient, redis: RedisTarget, early: EarlyWorkers? = nil) throws -> Forked {
         let name = options.projection.name
         let forked = Forked(
-            jobID: "rebuild-\(name.prefix(40))-\(UUID().uuidString.prefix(8).lowercased())",
+            jobID: early?.jobID ?? newJobID(projection: name),
             store: try Stores.readModels(options.locations.readModels),
             definitions: plan.partition.ranges.enumerated().map { index, range in
                 TaskDefinition(id: String(format: "r%05d", index), spec: range.spec)
@@ -254,7 +330,7 @@ public enum DistributedRebuild {
             let settings = JobSettings(
                 maxAttempts: options.maxAttempts, leaseMilliseconds: options.leaseMilliseconds, backoffMilliseconds: 200,
                 onDeadTask: options.strict ? .failJob : .joinWithFailures, retentionMilliseconds: 24 * 3_600_000, payload: spec.payload)
-            try forked.start(settings: settings, eventsTotal: plan.partition.totalEvents, workers: options.workers, client: client, redis: redis, outageBudget: options.policy.outageBudget)
+            try forked.start(settings: settings, eventsTotal: plan.partition.totalEvents, workers: options.workers, client: client, redis: redis, outageBudget: options.policy.outageBudget, early: early)
             return forked
         } catch {
             forked.cleanUp()

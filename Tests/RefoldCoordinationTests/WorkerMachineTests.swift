@@ -62,6 +62,18 @@ import Testing
         #expect(m.jobsToVisit(indexed: ["a", "b", "c"], now: 100) == ["a", "c"])
     }
 
+    /// A worker started before its job is registered waits for it until its deadline; once
+    /// it has seen the job, a missing job means it is gone.
+    @Test func anEarlyWorkerAwaitsItsJobUntilSeenOrTheDeadline() {
+        var m = machine { $0.onlyJob = "j"; $0.awaitJobUntil = 10 }
+        #expect(m.awaitsJob("j", now: 5))
+        #expect(!m.awaitsJob("j", now: 10), "past the deadline: gone")
+        #expect(!m.awaitsJob("other", now: 5), "only its own job")
+        m.sawJob("j")
+        #expect(!m.awaitsJob("j", now: 5), "seen once: a missing job is gone")
+        #expect(!machine { $0.onlyJob = "j" }.awaitsJob("j", now: 0), "no deadline: never waits")
+    }
+
     @Test func aBoundWorkerVisitsOnlyItsJobAndStopsWithIt() {
         let m = machine { $0.onlyJob = "j" }
         #expect(m.jobsToVisit(indexed: [], now: 0) == ["j"])
