@@ -59,6 +59,9 @@ enum CatchupFork {
             throw RunnerError(.notClean, "the catch-up of \(name) did not finish cleanly (\(problems.prefix(3).joined(separator: "; "))); rows already applied are correct, the checkpoint stays at \(from) — run refold catchup again.")
         }
         try store.applyLive(projection: name, rows: [], quarantined: [], healed: [], checkpoint: (from, head))
+        // Caught up: the workers' logs have nothing to tell (a failed catch-up keeps them, as a
+        // failed rebuild does).
+        try? FileManager.default.removeItem(at: forked.logDirectory)
         try? client.recordFinished(jobID: job, summary: JSONValue.object([
             ("caught_up", .bool(true)), ("events", .int(Int64(report.outcome.events))), ("rows", .int(Int64(report.rowsWritten))),
             ("from_position", .int(from)), ("head_position", .int(head)), ("quarantined", .int(Int64(report.outcome.quarantined.count))),

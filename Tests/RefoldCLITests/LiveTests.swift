@@ -143,10 +143,16 @@ import Testing
         let events = try tenThousandEvents(forked)
         try insert(forked, events)
         try insert(inline, events)
-        let parallel = try RefoldRun.run(["catchup", "order_summary", "--events", forked, "--workers", "2", "--tasks", "6", "--redis", redis.url, "--json"])
+        // Its own temporary folder, to see that a catch-up that finished leaves no worker logs.
+        let temporary = try TemporaryDirectory.make()
+        let parallel = try RefoldRun.run(["catchup", "order_summary", "--events", forked, "--workers", "2", "--tasks", "6", "--redis", redis.url, "--json"],
+                                         environment: ["TMPDIR": temporary.path])
         #expect(parallel.code == 0, "\(parallel.stderr)")
         let report = try RefoldRun.json(parallel.stdout)
         #expect(report["mode"] as? String == "parallel")
+        let job = try #require(report["job"] as? String)
+        #expect(!FileManager.default.fileExists(atPath: temporary.appendingPathComponent("refold-\(job)").path))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: temporary.path).filter { $0.hasPrefix("refold-catchup") }.isEmpty)
         #expect((report["tasks"] as? Int ?? 0) > 1)
         #expect(report["events"] as? Int == 10_000)
         #expect(try RefoldRun.run(["catchup", "order_summary", "--events", inline, "--inline"]).code == 0)
