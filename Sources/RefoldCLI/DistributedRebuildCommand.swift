@@ -61,7 +61,10 @@ enum DistributedRebuildCommand {
         }
         let planned = planning.wait().map(\.value)
         if case .failure(let error) = planned {
-            if case .success(let ready) = started { ready.early?.discard(); ready.resolved.stop() }
+            if case .success(let ready) = started {
+                ready.early?.discard()
+                ready.stop()
+            }
             throw error
         }
         let ready = try started.get()
@@ -89,9 +92,9 @@ struct StartedRedis: Sendable {
     let phase: RebuildPhase
     let early: DistributedRebuild.EarlyWorkers?
 
-    /// Workers first (they would only retry a Redis that is gone), then the private server.
+    /// Stops the private server. The workers are the run's by then: `DistributedRebuild.run`
+    /// stops them before it returns or throws.
     func stop() {
-        early?.pool.stopAll(grace: 5)
         resolved.stop()
     }
 }

@@ -141,7 +141,7 @@ public final class WorkerLoop: Sendable {
                         break visiting  // start again from the oldest job
                     }
                 }
-                let wait = awaiting ? 0.002 : machine.roundEnded(worked: worked)
+                let wait = machine.roundEnded(worked: worked, awaitingJob: awaiting)
                 if wait > 0 { Thread.sleep(forTimeInterval: wait) }
             } catch {
                 switch machine.redisFailed(error, now: MonotonicClock.seconds()) {

@@ -175,9 +175,12 @@ public struct WorkerMachine: Sendable {
 
     // MARK: Pace and outages
 
-    /// The wait before the next round: none after work, else growing up to `maxIdleWait`.
-    public mutating func roundEnded(worked: Bool) -> Double {
+    /// The wait before the next round: none after work, 2 ms while the bound job is awaited
+    /// (`awaitsJob`), else growing up to `maxIdleWait`.
+    public mutating func roundEnded(worked: Bool, awaitingJob: Bool = false) -> Double {
         outageSince = nil
+        // A coordinator registers the job within moments of starting its workers.
+        if awaitingJob { return 0.002 }
         if worked {
             idleWait = 0.005
             return 0

@@ -94,21 +94,24 @@ public struct JSONScanner {
         }
     }
 
-    /// A validated JSON string in its payload, between the quotes.
+    /// A validated JSON string in its payload.
     public struct StringView {
-        /// The bytes between the quotes, escapes not resolved.
-        public let raw: UnsafeRawBufferPointer
+        /// The string with its quotes, as it stands in the payload.
+        let quoted: UnsafeRawBufferPointer
         /// No escapes: `raw` is the decoded string.
         public let isPlain: Bool
+
+        /// The bytes between the quotes, escapes not resolved.
+        public var raw: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: quoted.dropFirst().dropLast()) }
 
         /// The decoded bytes (escapes resolved), copied.
         public func decoded() -> [UInt8] {
             if isPlain { return Array(raw) }
-            var scanner = JSONScanner(raw)
+            var scanner = JSONScanner(quoted)
             var out: [UInt8] = []
-            out.reserveCapacity(raw.count)
+            out.reserveCapacity(quoted.count)
             // Already validated when it was scanned, so this cannot fail.
-            try? scanner.readContent(into: &out)
+            try? scanner.readString(into: &out)
             return out
         }
 
@@ -272,14 +275,14 @@ public struct JSONScanner {
 
     /// Validates the string at the cursor (on its opening quote) and returns it as a view.
     mutating func scanString() throws(JSONError) -> StringView {
-        let start = index + 1
-        var end = start
+        let opening = index
+        var end = opening + 1
         // Fast path: printable ASCII up to the closing quote.
         while end < bytes.count {
             let byte = bytes[end]
             if byte == UInt8(ascii: "\"") {
                 index = end + 1
-                return StringView(raw: UnsafeRawBufferPointer(rebasing: bytes[start..<end]), isPlain: true)
+                return StringView(quoted: UnsafeRawBufferPointer(rebasing: bytes[opening..<index]), isPlain: true)
             }
             if byte == UInt8(ascii: "\\") || byte < 0x20 || byte >= 0x80 { break }
             end += 1
@@ -287,8 +290,8 @@ public struct JSONScanner {
         // Escapes or UTF-8: validate by decoding into a scratch buffer.
         var scratch: [UInt8] = []
         try readString(into: &scratch)
-        let raw = UnsafeRawBufferPointer(rebasing: bytes[start..<(index - 1)])
-        return StringView(raw: raw, isPlain: !raw.contains(UInt8(ascii: "\\")))
+        let quoted = UnsafeRawBufferPointer(rebasing: bytes[opening..<index])
+        return StringView(quoted: quoted, isPlain: !quoted.contains(UInt8(ascii: "\\")))
     }
 
     /// Reads a number; returns its value when it is an integer that fits in Int64.
@@ -333,23 +336,6 @@ public struct JSONScanner {
         if negative { return value }
         guard value != Int64.min else { return nil }
         return -value
-    }
-
-    /// Decodes a whole buffer that is a string's content (no quotes), appending its bytes.
-    mutating func readContent(into out: inout [UInt8]) throws(JSONError) {
-        // Decode as if quoted: readString stops at the closing quote, which here is the end.
-        var quoted: [UInt8] = [UInt8(ascii: "\"")]
-        quoted.append(contentsOf: bytes)
-        quoted.append(UInt8(ascii: "\""))
-        var decoded = out
-        let result = quoted.withUnsafeBytes { raw in
-            Result { () throws(JSONError) in
-                var inner = JSONScanner(raw)
-                try inner.readString(into: &decoded)
-            }
-        }
-        try result.get()
-        out = decoded
     }
 
     /// Reads a string (the cursor on its opening quote), appending its decoded bytes.

@@ -80,7 +80,6 @@ public final class ChildProcess: Sendable {
         pid = child
     }
 
-    /// Sends a signal to the child.
     /// Sends `signal`, unless the child was already reaped (its pid may be another process's).
     public func signal(_ signal: Int32) {
         if reaped.withLock({ $0 }) != nil { return }

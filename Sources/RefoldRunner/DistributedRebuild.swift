@@ -182,8 +182,9 @@ public enum DistributedRebuild {
 
     // MARK: Early workers
 
-    /// Local workers started before their job is registered, while the coordinator plans: they
-    /// connect and wait for it (`--await-job`), so their start-up overlaps the plan.
+    /// Local workers serving one job. Started early (before the job is registered, while the
+    /// coordinator plans) they connect and wait for it (`--await-job`), so their start-up
+    /// overlaps the plan.
     public struct EarlyWorkers: Sendable {
         public let jobID: String
         public let pool: LocalWorkerPool
@@ -215,13 +216,18 @@ public enum DistributedRebuild {
         ["--job", jobID, "--poll", "20ms"] + (awaitJob ? ["--await-job", "3600s"] : [])
     }
 
-    /// Starts `count` local workers for `jobID` before the job exists. The caller stops them
-    /// (`pool.stopAll`) if the job is never registered; each also exits with its coordinator.
+    /// Starts `count` local workers for `jobID` before the job exists. The caller discards them
+    /// if the job is never registered; each also exits with its coordinator.
     public static func startWorkersEarly(count: Int, jobID: String, redis: RedisTarget) throws -> EarlyWorkers {
+        try startWorkers(count: count, jobID: jobID, redis: redis, awaitJob: true)
+    }
+
+    /// Starts `count` local workers for `jobID`, logging to the job's log folder.
+    static func startWorkers(count: Int, jobID: String, redis: RedisTarget, awaitJob: Bool) throws -> EarlyWorkers {
         let spawning = Date()
         let logs = logDirectory(jobID: jobID)
         try? FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
-        let pool = try LocalWorkerPool(count: count, redisURL: redis.urlText, arguments: workerArguments(jobID: jobID, awaitJob: true), logDirectory: logs)
+        let pool = try LocalWorkerPool(count: count, redisURL: redis.urlText, arguments: workerArguments(jobID: jobID, awaitJob: awaitJob), logDirectory: logs)
         return EarlyWorkers(jobID: jobID, pool: pool, logDirectory: logs, spawned: Phase("spawn workers", from: spawning))
     }
 
@@ -272,17 +278,10 @@ public enum DistributedRebuild {
             try client.fork(jobID: jobID, settings: settings, tasks: definitions, eventsTotal: eventsTotal,
                             budget: OutageBudget(seconds: outageBudget, retryUnreachable: true))
             phases.append(Phase("register the job", from: registering))
-            if let early {
-                pool = early.pool
-                phases.append(early.spawned)
-                cleanups.append { early.pool.stopAll(grace: 5) }
-            } else if workers > 0 {
-                let spawning = Date()
-                defer { phases.append(Phase("spawn workers", from: spawning)) }
-                try? FileManager.default.createDirectory(at: logDirectory, withIntermediateDirectories: true)
-                let pool = try LocalWorkerPool(count: workers, redisURL: redis.urlText, arguments: DistributedRebuild.workerArguments(jobID: jobID, awaitJob: false), logDirectory: logDirectory)
-                self.pool = pool
-                cleanups.append { pool.stopAll(grace: 5) }
+            if let started = try early ?? (workers > 0 ? DistributedRebuild.startWorkers(count: workers, jobID: jobID, redis: redis, awaitJob: false) : nil) {
+                pool = started.pool
+                phases.append(started.spawned)
+                cleanups.append { started.pool.stopAll(grace: 5) }
             }
             forkedAt = MonotonicClock.seconds()
         }

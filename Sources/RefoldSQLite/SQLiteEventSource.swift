@@ -100,15 +100,13 @@ public final class SQLiteEventSource: EventSource {
         }
         let aggregates = hits == 0 ? 1 : min(total, max(1, Int64((Double(total) * inverse / Double(hits)).rounded())))
         let tasks = max(requested, Int((aggregates - 1) / cap + 1))
+        // Boundary k goes at the first sampled aggregate start at or past k/tasks of the events.
+        func share(_ k: Int) -> Int64 { (total * Int64(k) + Int64(tasks) - 1) / Int64(tasks) }
         var chosen: [(id: [UInt8], before: Int64)] = []
-        if tasks > 1 {
-            var next = 1
-            for sample in samples where next < tasks {
-                let target = (total * Int64(next) + Int64(tasks) - 1) / Int64(tasks)
-                guard sample.before >= target else { continue }
-                chosen.append((sample.id, sample.before))
-                while next < tasks, (total * Int64(next) + Int64(tasks) - 1) / Int64(tasks) <= sample.before { next += 1 }
-            }
+        var next = 1
+        for sample in samples where next < tasks && sample.before >= share(next) {
+            chosen.append((sample.id, sample.before))
+            while next < tasks, share(next) <= sample.before { next += 1 }
         }
         var plan = PartitionPlan.fromSamples(chosen, total: total)
         plan.countsAreExact = exact && rowidSamples
@@ -123,10 +121,17 @@ public final class SQLiteEventSource: EventSource {
         let step = max(1, total / 256)
         var samples: [(id: [UInt8], before: Int64, size: Int64, hits: Int)] = []
         let size = try connection.prepare("SELECT count(*) FROM \(table) WHERE \(aggregateColumn) = ?1")
-        func sizeOf(_ key: [UInt8]) throws(StoreError) -> Int64 {
+        /// A sample in `key`: a new aggregate (its start from `before`, its size counted), or
+        /// one more hit on the last.
+        func note(_ key: [UInt8], before: () throws(StoreError) -> Int64) throws(StoreError) {
+            if let last = samples.last, last.id == key {
+                samples[samples.count - 1].hits += 1
+                return
+            }
+            let start = try before()
             try size.bind([.bytes(key)])
             defer { size.reset() }
-            return try size.step() ? size.int64(0) : 1
+            samples.append((key, start, try size.step() ? size.int64(0) : 1, 1))
         }
         do {
             // Hop along the covering index: each sample is `step` entries after the last one,
@@ -151,14 +156,10 @@ public final class SQLiteEventSource: EventSource {
                 let key = statement.copyBytes(0)
                 let rowid = statement.int64(1)
                 statement.reset()
-                if let last = samples.last, last.id == key {
-                    // The same aggregate again: its start and size are known.
-                    samples[samples.count - 1].hits += 1
-                } else {
+                try note(key) { () throws(StoreError) -> Int64 in
                     try within.bind([.bytes(key), .int(rowid)])
-                    let earlier = try within.step() ? within.int64(0) : 0
-                    within.reset()
-                    samples.append((key, rank - earlier, try sizeOf(key), 1))
+                    defer { within.reset() }
+                    return rank - (try within.step() ? within.int64(0) : 0)
                 }
                 // The entries from this aggregate's first one on start at rank `before`.
                 rank += step
@@ -180,13 +181,7 @@ public final class SQLiteEventSource: EventSource {
             var keys: [([UInt8], Int64)] = []
             while try statement.step() { keys.append((statement.copyBytes(0), statement.int64(1) - 1)) }
             statement.reset()
-            for (key, before) in keys {
-                if let last = samples.last, last.id == key {
-                    samples[samples.count - 1].hits += 1
-                } else {
-                    samples.append((key, before, try sizeOf(key), 1))
-                }
-            }
+            for (key, before) in keys { try note(key) { () throws(StoreError) -> Int64 in before } }
             return (samples, false)
         }
     }
