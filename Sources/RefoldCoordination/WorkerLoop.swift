@@ -98,16 +98,18 @@ public final class WorkerLoop: Sendable {
                 visiting: for jobID in machine.jobsToVisit(indexed: indexed, now: MonotonicClock.seconds()) where !shouldStop() {
                     if handlers[jobID] == nil {
                         let status = try client.status(jobID: jobID)
-                        if status == nil, machine.awaitsJob(jobID, now: MonotonicClock.seconds()) {
-                            awaiting = true
+                        switch machine.arrival(of: jobID, state: status?.state, now: MonotonicClock.seconds()) {
+                        case .wait:
+                            if jobID == options.onlyJob { awaiting = true }
                             continue
-                        }
-                        guard let status, !status.isFinished else {
+                        case .gone:
                             try client.unindex(jobID: jobID)
                             if machine.jobEnded(jobID) { return }
                             continue
+                        case .ready:
+                            break
                         }
-                        machine.sawJob(jobID)
+                        guard let status else { continue }
                         do {
                             handlers[jobID] = try handlerFactory(jobID, status.payload)
                         } catch {

@@ -109,16 +109,34 @@ public struct WorkerMachine: Sendable {
         refused.insert(job).inserted
     }
 
-    /// The bound job has no status: true while it is to be waited for (never seen yet, and
-    /// within `awaitJobUntil`).
-    public func awaitsJob(_ job: String, now: Double) -> Bool {
-        guard policy.onlyJob == job, !seenJob, let until = policy.awaitJobUntil else { return false }
-        return now < until
+    /// What a job's status, read before its first claim, means for this worker.
+    public enum Arrival: Sendable, Equatable {
+        /// Open: make its handler and claim.
+        case ready
+        /// Not claimable yet: its coordinator has not registered it, or is registering its
+        /// tasks (state `building`). A bound worker polls again in 2 ms; others pass it by.
+        case wait
+        /// Finished or gone: drop it from the index (and stop, when bound to it).
+        case gone
     }
 
-    /// The job's status was read: from now on, a missing status means it is gone.
-    public mutating func sawJob(_ job: String) {
-        if policy.onlyJob == job { seenJob = true }
+    /// Reads a job's state (nil: no such job) before its first claim. A bound worker waits
+    /// for a job that does not exist yet within `awaitJobUntil`, until it has seen it once;
+    /// every worker waits while a job is `building` (its tasks are being registered: a claim
+    /// would find it closed, and a bound worker would take that for its end).
+    public mutating func arrival(of job: String, state: JobState?, now: Double) -> Arrival {
+        switch state {
+        case nil:
+            guard policy.onlyJob == job, !seenJob, let until = policy.awaitJobUntil, now < until else { return .gone }
+            return .wait
+        case .building?:
+            return .wait
+        case let state? where state.isFinished:
+            return .gone
+        case _?:
+            if policy.onlyJob == job { seenJob = true }
+            return .ready
+        }
     }
 
     /// The job's status said it is gone or finished: true when the worker should stop (bound to it).
@@ -135,6 +153,7 @@ public struct WorkerMachine: Sendable {
 
     public func afterClaim(_ job: String, _ outcome: ClaimOutcome) -> ClaimDecision {
         switch outcome {
+        case .closed(state: .building): return .next  // still being registered
         case .missing, .closed: return .forget(stopWorker: policy.onlyJob == job)
         case .leases(let leases, _): return leases.isEmpty ? .next : .perform
         }
@@ -176,7 +195,7 @@ public struct WorkerMachine: Sendable {
     // MARK: Pace and outages
 
     /// The wait before the next round: none after work, 2 ms while the bound job is awaited
-    /// (`awaitsJob`), else growing up to `maxIdleWait`.
+    /// (`arrival` said `wait`), else growing up to `maxIdleWait`.
     public mutating func roundEnded(worked: Bool, awaitingJob: Bool = false) -> Double {
         outageSince = nil
         // A coordinator registers the job within moments of starting its workers.

@@ -366,9 +366,14 @@ public enum DistributedRebuild {
             } else if let pool = forked.pool, case let crashed = pool.crashedCount(), crashed > 0 {
                 pending.append(.workersCrashed(count: crashed, now: MonotonicClock.seconds()))
             } else {
+                // Counted before the read: a worker exits 0 only after it saw the job finished
+                // (or was told to stop), so a read after its exit that finds the job unfinished
+                // means it left early.
+                let left = forked.pool?.cleanExitCount() ?? 0
                 do {
                     if let status = try client.status(jobID: forked.jobID) {
                         pending.append(.status(status, now: MonotonicClock.seconds()))
+                        if left > 0, !status.isFinished { pending.append(.workersLeft(count: left)) }
                     } else {
                         pending.append(.redisFailed(CoordinationError(.jobMissing, "job \(forked.jobID) is missing"), now: MonotonicClock.seconds()))
                     }
@@ -391,6 +396,8 @@ public enum DistributedRebuild {
                         _ = try? client.reap(jobID: forked.jobID)
                     case .replaceCrashedWorkers:
                         forked.pool?.replaceCrashed()
+                    case .replaceExitedWorkers:
+                        forked.pool?.replaceCrashed(includingCleanExits: true)
                     case .warn(let line):
                         hooks.warn(line)
                     case .progress(let done, let total, let detail):

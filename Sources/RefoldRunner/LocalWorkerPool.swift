@@ -54,14 +54,19 @@ public final class LocalWorkerPool: Sendable {
         state.withLock { workers in workers.filter { $0.poll().map { $0.code != 0 } ?? false }.count }
     }
 
+    /// How many workers have exited with status 0 and are not replaced yet.
+    public func cleanExitCount() -> Int {
+        state.withLock { workers in workers.filter { $0.poll().map { $0.code == 0 } ?? false }.count }
+    }
+
     /// Replaces workers that died (crash, kill -9) with fresh ones; returns how many.
-    /// Workers that exited 0 (their job finished) are left alone.
+    /// Workers that exited 0 (their job finished) are left alone unless `includingCleanExits`.
     @discardableResult
-    public func replaceCrashed() -> Int {
+    public func replaceCrashed(includingCleanExits: Bool = false) -> Int {
         state.withLock { workers in
             var replaced = 0
             for index in workers.indices {
-                guard let status = workers[index].poll(), status.code != 0 else { continue }
+                guard let status = workers[index].poll(), includingCleanExits || status.code != 0 else { continue }
                 if let fresh = try? spawn(index) {
                     workers[index] = fresh
                     replaced += 1

@@ -14,7 +14,9 @@ import RefoldCoordination
 ///   once per distinct reason, so a stalled job says why.
 /// - Redis may fail transiently for up to `outageBudget` seconds in a row; past that, or on
 ///   any other failure, the run gives up (the workers' tasks expire; nothing is swapped).
-/// - Local workers that crash are replaced, at most `maxWorkerRestarts` times in all.
+/// - Local workers that crash are replaced, at most `maxWorkerRestarts` times in all. So are
+///   local workers that exited cleanly while the job was not finished (a worker bound to a
+///   job exits 0 only when it is over): said once, they count against the same limit.
 /// - SIGINT/SIGTERM cancel the job; an operator's cancel ends the run as not clean.
 public struct RebuildSupervisor: Sendable {
     public struct Policy: Sendable, Equatable {
@@ -36,6 +38,9 @@ public struct RebuildSupervisor: Sendable {
         case redisFailed(CoordinationError, now: Double)
         /// `count` local workers were found dead (crashed or killed) at `now`.
         case workersCrashed(count: Int, now: Double)
+        /// `count` local workers had exited with status 0 before a status read that found the
+        /// job not finished.
+        case workersLeft(count: Int)
         /// The model's lock could not be renewed.
         case lockLost(String)
         /// SIGINT or SIGTERM reached the coordinator.
@@ -46,6 +51,8 @@ public struct RebuildSupervisor: Sendable {
         case renewLock
         case reap
         case replaceCrashedWorkers
+        /// Replace the local workers that exited, cleanly or not.
+        case replaceExitedWorkers
         /// One line for standard error.
         case warn(String)
         /// Progress to show: events done and total, a detail text.
@@ -71,6 +78,7 @@ public struct RebuildSupervisor: Sendable {
     private var outageSince: Double?
     private var restarts = 0
     private var reasonsSeen: Set<String> = []
+    private var warnedLeft = false
     private var done = false
 
     public init(job: String, policy: Policy, redisDisplay: String, forkedAt: Double) {
@@ -113,6 +121,19 @@ public struct RebuildSupervisor: Sendable {
                 return end(.cancel(reason: reason), .stop(RunnerError(.infrastructure, reason)))
             }
             return [.replaceCrashedWorkers]
+        case .workersLeft(let count):
+            guard count > 0 else { return [] }
+            restarts += count
+            if restarts > policy.maxWorkerRestarts {
+                let reason = "local worker processes kept exiting before job \(job) finished (\(restarts) restarts)"
+                return end(.cancel(reason: reason), .stop(RunnerError(.infrastructure, reason)))
+            }
+            var actions: [Action] = []
+            if !warnedLeft {
+                warnedLeft = true
+                actions.append(.warn("\(count == 1 ? "a local worker" : "\(count) local workers") exited before job \(job) finished; starting new ones (their logs are kept if the run fails)"))
+            }
+            return actions + [.replaceExitedWorkers]
         case .lockLost(let why):
             let reason = "the coordinator lost the model's lock: \(why)"
             return end(.cancel(reason: reason), .stop(RunnerError(.infrastructure, reason)))

@@ -47,35 +47,52 @@ import Testing
         ProcessInspection.children(of: coordinator).filter { ProcessInspection.commandLine($0).contains("worker") }
     }
 
+    /// Holds the write lock of a SQLite file until `release`: no task can complete meanwhile
+    /// (a task writes its rows before it reports), so a worker that claimed one is mid-task for
+    /// as long as the test needs, whatever the machine's speed.
+    final class WriteLock {
+        let connection: SQLiteConnection
+        init(_ path: String) throws {
+            connection = try SQLiteConnection(path: path, readOnly: false)
+            try connection.execute("BEGIN IMMEDIATE")
+        }
+        func release() throws { try connection.execute("ROLLBACK") }
+    }
+
+    /// The job of a coordinator started with `--workers 0`, once registered.
+    func registeredJob(_ client: CoordinationClient) throws -> String {
+        var job = ""
+        try Deadline.wait(seconds: 60, "the job to be registered") {
+            job = try onlyJob(client) ?? ""
+            return !job.isEmpty
+        }
+        return job
+    }
+
     @Test func killNineOfAWorkerMidTaskStillJoinsAndCountsTheRetry() throws {
         let redis = try RedisTestServer()
         let client = try coordination(redis.url)
         let (events, models) = (try events(), try models())
         let timeline = URL(fileURLWithPath: models).deletingLastPathComponent().appendingPathComponent("timeline.svg").path
         let coordinator = try RefoldRun.start(["rebuild", "order_summary", "--events", events, "--read-models", models,
-                                               "--workers", "2", "--tasks", "4", "--lease", "1s", "--redis", redis.url, "--json",
+                                               "--workers", "0", "--tasks", "4", "--lease", "1s", "--redis", redis.url, "--json",
                                                "--timeline", timeline])
-        // A worker in the middle of a task: stopped first (so it cannot finish in the meantime),
-        // confirmed to still hold its lease, then killed.
-        func holder() throws -> pid_t? {
-            guard let job = try onlyJob(client) else { return nil }
-            return try LeaseHolders.workerHolding(job: job, client: client, coordinator: coordinator.child.pid)
-        }
-        var victim: pid_t = 0
-        try Deadline.wait(seconds: 60, "a worker to be stopped in the middle of a task") {
-            guard let job = try onlyJob(client), (try client.status(jobID: job)?.eventsDone ?? 0) > 0, let pid = try holder() else { return false }
-            kill(pid, SIGSTOP)
-            try Deadline.wait(seconds: 5, "the worker to stop") { ProcessInspection.state(pid) == "T" }
-            if try holder() == pid {
-                victim = pid
-                return true
-            }
-            kill(pid, SIGCONT)
-            return false
-        }
-        kill(victim, SIGKILL)
+        let job = try registeredJob(client)
+        // A worker in the middle of a task: it claimed one and cannot finish it (the test holds
+        // the read-model file's write lock), then it is killed.
+        let lock = try WriteLock(models)
+        let victim = try RefoldRun.start(["worker", "--redis", redis.url, "--job", job])
+        try Deadline.wait(seconds: 60, "the worker to hold a task") { try client.status(jobID: job)?.leased == 1 }
+        victim.child.signal(SIGKILL)
+        #expect(try victim.finish(timeout: 30).status.signal == SIGKILL)
+        try lock.release()
+        let finishers = try (0..<2).map { _ in try RefoldRun.start(["worker", "--redis", redis.url, "--job", job]) }
         let result = try coordinator.finish(timeout: 120)
         #expect(result.code == 0, "\(result.stderr)")
+        for finisher in finishers {
+            let done = try finisher.finish(timeout: 60)
+            #expect(done.code == 0, "\(done.stderr)")
+        }
         let report = try RefoldRun.json(result.stdout)
         #expect((report["retries"] as? Int ?? 0) >= 1, "the killed task must be counted as a retry")
         #expect((report["dead_tasks"] as? [Any])?.isEmpty == true)
@@ -92,6 +109,12 @@ import Testing
         let redis = try RedisTestServer()
         let client = try coordination(redis.url)
         let (events, models) = (try events(), try models())
+        let coordinator = try RefoldRun.start(["rebuild", "order_summary", "--events", events, "--read-models", models,
+                                               "--workers", "0", "--tasks", "6", "--lease", "1s", "--redis", redis.url, "--json"])
+        let job = try registeredJob(client)
+        // While the test holds the read-model file's write lock no task completes: each worker
+        // claims one and waits to write its rows.
+        let lock = try WriteLock(models)
         let first = try RefoldRun.start(["worker", "--redis", redis.url])
         let second = try RefoldRun.start(["worker", "--redis", redis.url])
         defer {
@@ -102,14 +125,8 @@ import Testing
         }
         let firstID = "\(ProcessInfo.processInfo.hostName):\(first.child.pid)"
         let secondID = "\(ProcessInfo.processInfo.hostName):\(second.child.pid)"
-        let coordinator = try RefoldRun.start(["rebuild", "order_summary", "--events", events, "--read-models", models,
-                                               "--workers", "0", "--tasks", "6", "--lease", "1s", "--redis", redis.url, "--json"])
-        var job = ""
-        var stolen = ""
         func leasedByFirst() throws -> String? {
-            guard let id = try onlyJob(client) else { return nil }
-            job = id
-            let keys = JobKeys(jobID: id)
+            let keys = JobKeys(jobID: job)
             let owners = try client.redis.send(RedisCommand("HGETALL", keys.all[5])).array?.compactMap(\.string) ?? []
             var index = 0
             while index + 1 < owners.count {
@@ -122,19 +139,16 @@ import Testing
             }
             return nil
         }
-        // Stop the first worker while it holds a lease. It may finish that task in the instant
-        // before the stop lands, so check again once it is stopped, and retry if it did.
-        try Deadline.wait(seconds: 60, "the first worker to be stopped while holding a lease") {
-            guard let task = try leasedByFirst() else { return false }
-            first.child.signal(SIGSTOP)
-            try Deadline.wait(seconds: 5, "the first worker to stop") { ProcessInspection.state(first.child.pid) == "T" }
-            if try leasedByFirst() == task {
-                stolen = task
-                return true
-            }
-            first.child.signal(SIGCONT)
-            return false
+        // The first worker holds a task it cannot complete; it is stopped, then the lock goes.
+        var stolen = ""
+        try Deadline.wait(seconds: 60, "the first worker to hold a task") {
+            stolen = try leasedByFirst() ?? ""
+            return !stolen.isEmpty
         }
+        first.child.signal(SIGSTOP)
+        try Deadline.wait(seconds: 5, "the first worker to stop") { ProcessInspection.state(first.child.pid) == "T" }
+        #expect(try leasedByFirst() == stolen)
+        try lock.release()
         // Its lease runs out; the task is reaped and finished by the other worker.
         try Deadline.wait(seconds: 60, "task \(stolen) to be completed by the other worker") {
             try client.results(jobID: job).contains { $0.taskID == stolen && $0.worker == secondID }
@@ -263,6 +277,68 @@ import Testing
         #expect((report["retries"] as? Int ?? 0) >= 2)
         // A model with a dead range is never swapped in.
         #expect(try !SQLiteReadModelStore(path: models, create: false).hasModel(projection: "poison_summary"))
+    }
+
+    /// A coordinator creates its job as `building`, registers the tasks, then opens it; its
+    /// local workers start during the plan and poll for the job every 2 ms. One that read the
+    /// job between those steps used to claim, get "closed (building)", take that for the job's
+    /// end and exit 0 — the coordinator then waited for a claim forever (a fresh-clone run hung
+    /// 120 s on it). Here the job stays `building` while the worker polls it dozens of times.
+    @Test func aBoundWorkerWaitsWhileItsJobIsBeingRegistered() throws {
+        let redis = try RedisTestServer()
+        let client = try coordination(redis.url)
+        let job = "building-\(UInt32.random(in: 0...UInt32.max))"
+        let tasks = (0..<4).map { TaskDefinition(id: "t\($0)", spec: "s\($0)") }
+        _ = try client.run(ForkScript(jobID: job, settings: JobSettings(payload: #"{"kind":"noop","batch":1}"#)))
+        _ = try client.run(RegisterScript(jobID: job, tasks: tasks))
+        /// Status reads are `EVALSHA_RO` (claims `EVALSHA`).
+        func statusReads() throws -> Int {
+            let info = try client.redis.send(RedisCommand("INFO", "commandstats")).string ?? ""
+            guard let line = info.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix("cmdstat_evalsha_ro:") }),
+                  let calls = line.split(separator: ",").first?.split(separator: "=").last, let count = Int(calls) else { return 0 }
+            return count
+        }
+        let before = try statusReads()
+        let worker = try RefoldRun.start(["worker", "--redis", redis.url, "--job", job, "--await-job", "60s"])
+        // Each round reads the job's status: 30 reads are 30 looks at `building`.
+        try Deadline.wait(seconds: 60, "the worker to read its building job 30 times") {
+            if worker.child.poll() != nil { return true }
+            return try statusReads() >= before + 30
+        }
+        #expect(worker.child.poll() == nil, "the worker left while its job was being registered: \(worker.stderrText())")
+        #expect(try client.status(jobID: job)?.state == .building)
+        _ = try client.run(SealScript(jobID: job, taskCount: tasks.count, eventsTotal: 0))
+        let result = try worker.finish(timeout: 120)
+        #expect(result.code == 0, "\(result.stderr)")
+        let status = try #require(try client.status(jobID: job))
+        #expect(status.state == .joined)
+        #expect(status.done == tasks.count)
+    }
+
+    /// A local worker that exits 0 while its job is not finished (here: stopped with SIGTERM
+    /// before it could claim anything) is replaced, said once on stderr, and the job joins.
+    @Test func aLocalWorkerThatLeavesAnUnfinishedJobIsReplaced() throws {
+        let redis = try RedisTestServer()
+        let (events, models) = (try events(), try models())
+        let coordinator = try RefoldRun.start(["rebuild", "order_summary", "--events", events, "--read-models", models,
+                                               "--workers", "1", "--tasks", "4", "--redis", redis.url, "--json"])
+        var worker: pid_t = 0
+        try Deadline.wait(seconds: 60, "the local worker, running and handling SIGTERM") {
+            guard let found = ProcessInspection.children(of: coordinator.child.pid).first(where: {
+                ProcessInspection.commandLine($0).dropFirst().first == "worker" && ProcessInspection.handles(SIGTERM, $0)
+            }) else { return false }
+            worker = found
+            return true
+        }
+        // Stopped first, so it cannot claim between the two signals; it wakes to a graceful stop.
+        kill(worker, SIGSTOP)
+        kill(worker, SIGTERM)
+        kill(worker, SIGCONT)
+        let result = try coordinator.finish(timeout: 180)
+        #expect(result.code == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("a local worker exited before job"), "\(result.stderr)")
+        #expect(try RefoldRun.json(result.stdout)["swapped"] as? Bool == true)
+        try verifyClean(events, models)
     }
 
     @Test func killNineOfTheCoordinatorTakesItsWorkersAndRedisWithIt() throws {

@@ -36,6 +36,18 @@ enum ProcessInspection {
         return stat[stat.index(after: close)...].split(separator: " ").first.map(String.init)
     }
 
+    /// Whether the process has installed its handling of `signal` (caught or ignored: a
+    /// dispatch signal source ignores it and reads it from its own queue).
+    static func handles(_ signal: Int32, _ pid: pid_t) -> Bool {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return false }
+        let bit = UInt64(1) << UInt64(signal - 1)
+        return status.split(separator: "\n").contains { line in
+            guard line.hasPrefix("SigCgt:") || line.hasPrefix("SigIgn:"),
+                  let mask = UInt64(line.split(separator: "\t").last ?? "", radix: 16) else { return false }
+            return mask & bit != 0
+        }
+    }
+
     static func commandLine(_ pid: pid_t) -> [String] {
         guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return [] }
         return data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }

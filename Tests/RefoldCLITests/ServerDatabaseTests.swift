@@ -159,29 +159,68 @@ struct ServerDatabaseTests {
 
     // MARK: Crashes
 
+    /// Holds the write lock of `table` on its own connection, so another session's write to it
+    /// waits; `writersWaiting` tells when one does.
+    struct TableLock {
+        let server: TestServer
+        let connection: any TestSQL
+        let table: String
+
+        init(_ database: TestServerDatabase, table: String) throws {
+            (server, connection, self.table) = (database.server, try database.connect(), table)
+            switch server {
+            case .postgres:
+                try connection.execute("BEGIN")
+                try connection.execute("LOCK TABLE \"\(table)\" IN ACCESS EXCLUSIVE MODE")
+            case .mysql:
+                try connection.execute("LOCK TABLES `\(table)` WRITE")
+            }
+        }
+
+        func writersWaiting() throws -> Int64 {
+            switch server {
+            case .postgres:
+                return try connection.scalarInt("SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = to_regclass($1)", ["\"\(table)\""]) ?? 0
+            case .mysql:
+                return try connection.scalarInt("SELECT count(*) FROM information_schema.processlist WHERE state LIKE 'Waiting for table%'") ?? 0
+            }
+        }
+
+        func release() throws {
+            try connection.execute(server == .postgres ? "ROLLBACK" : "UNLOCK TABLES")
+        }
+    }
+
+    /// A worker killed in the middle of writing its task's rows. Deterministic: the coordinator
+    /// runs no workers of its own; the test holds the shadow table's write lock, starts one
+    /// worker, and kills it once it holds a task and waits on that lock. Two workers finish.
     @Test(arguments: TestServer.availableCases)
     func killNineOfAWorkerStillGivesTheSameRows(_ server: TestServer) throws {
         let redis = try RedisTestServer()
         let client = try CoordinationClient(configuration: RedisConfiguration(url: RedisURL(parsing: redis.url)))
         let database = try generated(server)
-        let coordinator = try RefoldRun.start(["rebuild", "order_summary", "--events", database.url, "--workers", "2", "--tasks", "12",
+        let coordinator = try RefoldRun.start(["rebuild", "order_summary", "--events", database.url, "--workers", "0", "--tasks", "12",
                                                "--lease", "1s", "--redis", redis.url, "--json"])
-        // A worker that holds a lease is stopped (so it cannot finish meanwhile), checked, killed.
-        var victim: pid_t = 0
-        try Deadline.wait(seconds: 60, "a worker to be stopped in the middle of a task") {
-            guard let job = try client.indexedJobs().first, let pid = try LeaseHolders.workerHolding(job: job, client: client, coordinator: coordinator.child.pid) else { return false }
-            kill(pid, SIGSTOP)
-            try Deadline.wait(seconds: 5, "the worker to stop") { ProcessInspection.state(pid) == "T" }
-            if try LeaseHolders.workerHolding(job: job, client: client, coordinator: coordinator.child.pid) == pid {
-                victim = pid
-                return true
-            }
-            kill(pid, SIGCONT)
-            return false
+        var job = ""
+        try Deadline.wait(seconds: 60, "the job to be registered") {
+            job = try client.indexedJobs().first ?? ""
+            return !job.isEmpty
         }
-        kill(victim, SIGKILL)
+        let lock = try TableLock(database, table: ReadModelNames.shadowTable("order_summary"))
+        let victim = try RefoldRun.start(["worker", "--redis", redis.url, "--job", job])
+        try Deadline.wait(seconds: 60, "the worker to hold a task and wait to write its rows") {
+            try client.status(jobID: job)?.leased == 1 && lock.writersWaiting() > 0
+        }
+        kill(victim.child.pid, SIGKILL)
+        #expect(try victim.finish(timeout: 30).status.signal == SIGKILL)
+        try lock.release()
+        let finishers = try (0..<2).map { _ in try RefoldRun.start(["worker", "--redis", redis.url, "--job", job]) }
         let result = try coordinator.finish(timeout: 120)
         #expect(result.code == 0, "\(result.stderr)")
+        for finisher in finishers {
+            let done = try finisher.finish(timeout: 60)
+            #expect(done.code == 0, "\(done.stderr)")
+        }
         let report = try RefoldRun.json(result.stdout)
         #expect((report["retries"] as? Int ?? 0) >= 1, "the killed task must be counted as a retry")
         #expect(try dump(database.url) == dump(try sqliteReference()))

@@ -66,12 +66,32 @@ import Testing
     /// it has seen the job, a missing job means it is gone.
     @Test func anEarlyWorkerAwaitsItsJobUntilSeenOrTheDeadline() {
         var m = machine { $0.onlyJob = "j"; $0.awaitJobUntil = 10 }
-        #expect(m.awaitsJob("j", now: 5))
-        #expect(!m.awaitsJob("j", now: 10), "past the deadline: gone")
-        #expect(!m.awaitsJob("other", now: 5), "only its own job")
-        m.sawJob("j")
-        #expect(!m.awaitsJob("j", now: 5), "seen once: a missing job is gone")
-        #expect(!machine { $0.onlyJob = "j" }.awaitsJob("j", now: 0), "no deadline: never waits")
+        #expect(m.arrival(of: "j", state: nil, now: 5) == .wait)
+        #expect(m.arrival(of: "j", state: nil, now: 10) == .gone, "past the deadline: gone")
+        #expect(m.arrival(of: "other", state: nil, now: 5) == .gone, "only its own job")
+        #expect(m.arrival(of: "j", state: .open, now: 5) == .ready)
+        #expect(m.arrival(of: "j", state: nil, now: 5) == .gone, "seen once: a missing job is gone")
+        var unbounded = machine { $0.onlyJob = "j" }
+        #expect(unbounded.arrival(of: "j", state: nil, now: 0) == .gone, "no deadline: never waits")
+    }
+
+    /// The coordinator creates a job as `building`, registers its tasks, then opens it. A
+    /// worker that reads it in between must wait: a claim then answers "closed", which a
+    /// bound worker took for its job's end and exited 0 — its coordinator waited forever
+    /// (a fresh-clone run hung 120 s on it once the workers started during the plan).
+    @Test func aJobBeingRegisteredIsWaitedForNeverTakenForItsEnd() {
+        var m = machine { $0.onlyJob = "j"; $0.awaitJobUntil = 10 }
+        #expect(m.arrival(of: "j", state: .building, now: 5) == .wait)
+        #expect(m.arrival(of: "j", state: .building, now: 50) == .wait, "past the deadline too: it exists")
+        #expect(m.arrival(of: "j", state: nil, now: 5) == .wait, "building does not count as seen")
+        #expect(m.afterClaim("j", .closed(state: .building)) == .next)
+        #expect(m.roundEnded(worked: false, awaitingJob: true) == 0.002)
+        var unbound = machine()
+        #expect(unbound.arrival(of: "k", state: .building, now: 0) == .wait)
+        #expect(unbound.afterClaim("k", .closed(state: .building)) == .next)
+        for state in [JobState.joined, .failed, .cancelled] {
+            #expect(m.arrival(of: "j", state: state, now: 5) == .gone)
+        }
     }
 
     @Test func aBoundWorkerVisitsOnlyItsJobAndStopsWithIt() {

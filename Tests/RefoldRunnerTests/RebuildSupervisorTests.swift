@@ -139,6 +139,25 @@ import Testing
         #expect(s.isDone)
     }
 
+    /// A local worker bound to the job exits 0 only when the job is over; one that left while
+    /// the job was not finished is replaced (said once), against the same limit as crashes.
+    @Test func workersThatLeftAnUnfinishedJobAreReplacedUpToTheLimit() {
+        var s = supervisor { $0.maxWorkerRestarts = 3 }
+        let first = s.handle(.workersLeft(count: 2))
+        #expect(first.count == 2)
+        guard case .warn(let line)? = first.first else {
+            Issue.record("expected a warning first: \(first)")
+            return
+        }
+        #expect(line.contains("2 local workers exited before job"), "\(line)")
+        #expect(first.last == .replaceExitedWorkers)
+        #expect(s.handle(.workersLeft(count: 0)) == [])
+        #expect(s.handle(.workersLeft(count: 1)) == [.replaceExitedWorkers], "said once")
+        #expect(s.workerRestarts == 3)
+        let over = s.handle(.workersCrashed(count: 1, now: 100))
+        #expect(s.isDone, "crashes and early exits share the limit: \(over)")
+    }
+
     @Test(arguments: [(Int32(2), "SIGINT"), (Int32(15), "SIGTERM")])
     func aSignalCancelsTheJobAndEndsAsInterrupted(_ signal: Int32, _ name: String) {
         var s = supervisor()
