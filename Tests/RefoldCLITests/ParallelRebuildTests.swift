@@ -150,9 +150,17 @@ import Testing
         #expect(try leasedByFirst() == stolen)
         try lock.release()
         // Its lease runs out; the task is reaped and finished by the other worker.
-        try Deadline.wait(seconds: 60, "task \(stolen) to be completed by the other worker") {
-            try client.results(jobID: job).contains { $0.taskID == stolen && $0.worker == secondID }
+        let released = Date()
+        do {
+            try Deadline.wait(seconds: 60, "task \(stolen) to be completed by the other worker") {
+                try client.results(jobID: job).contains { $0.taskID == stolen && $0.worker == secondID }
+            }
+        } catch {
+            let states = try client.redis.send(RedisCommand("HGETALL", JobKeys(jobID: job).all[2]))
+            Issue.record("states \(states); results \(try client.results(jobID: job).map { "\($0.taskID) by \($0.worker)" }); second worker: \(second.stderrText()); coordinator: \(coordinator.stderrText())")
+            throw error
         }
+        print("stolen task completed \(Date().timeIntervalSince(released)) s after the lock was released")
         first.child.signal(SIGCONT)
         let result = try coordinator.finish(timeout: 120)
         #expect(result.code == 0, "\(result.stderr)")
