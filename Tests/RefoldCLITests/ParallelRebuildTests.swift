@@ -75,7 +75,7 @@ import Testing
         let (events, models) = (try events(), try models())
         let timeline = URL(fileURLWithPath: models).deletingLastPathComponent().appendingPathComponent("timeline.svg").path
         let coordinator = try RefoldRun.start(["rebuild", "order_summary", "--events", events, "--read-models", models,
-                                               "--workers", "0", "--tasks", "4", "--lease", "1s", "--redis", redis.url, "--json",
+                                               "--workers", "0", "--tasks", "4", "--lease", "3s", "--redis", redis.url, "--json",
                                                "--timeline", timeline])
         let job = try registeredJob(client)
         // A worker in the middle of a task: it claimed one and cannot finish it (the test holds
@@ -110,10 +110,11 @@ import Testing
         let client = try coordination(redis.url)
         let (events, models) = (try events(), try models())
         let coordinator = try RefoldRun.start(["rebuild", "order_summary", "--events", events, "--read-models", models,
-                                               "--workers", "0", "--tasks", "6", "--lease", "1s", "--redis", redis.url, "--json"])
+                                               "--workers", "0", "--tasks", "6", "--lease", "3s", "--redis", redis.url, "--json"])
         let job = try registeredJob(client)
         // While the test holds the read-model file's write lock no task completes: each worker
-        // claims one and waits to write its rows.
+        // claims one and waits to write its rows. (Leases of 3 s: on a loaded machine a 1 s lease
+        // can lapse between heartbeats, and the retries it costs can dead-letter a task.)
         let lock = try WriteLock(models)
         let first = try RefoldRun.start(["worker", "--redis", redis.url])
         let second = try RefoldRun.start(["worker", "--redis", redis.url])

@@ -200,7 +200,7 @@ struct ServerDatabaseTests {
         let client = try CoordinationClient(configuration: RedisConfiguration(url: RedisURL(parsing: redis.url)))
         let database = try generated(server)
         let coordinator = try RefoldRun.start(["rebuild", "order_summary", "--events", database.url, "--workers", "0", "--tasks", "12",
-                                               "--lease", "1s", "--redis", redis.url, "--json"])
+                                               "--lease", "3s", "--redis", redis.url, "--json"])
         var job = ""
         try Deadline.wait(seconds: 60, "the job to be registered") {
             job = try client.indexedJobs().first ?? ""
