@@ -47,16 +47,27 @@ import Testing
         ProcessInspection.children(of: coordinator).filter { ProcessInspection.commandLine($0).contains("worker") }
     }
 
-    /// Holds the write lock of a SQLite file until `release`: no task can complete meanwhile
-    /// (a task writes its rows before it reports), so a worker that claimed one is mid-task for
-    /// as long as the test needs, whatever the machine's speed.
+    /// Holds a lock on a SQLite file until `release`. The write lock (`BEGIN IMMEDIATE`) on the
+    /// read-model file: no task can complete meanwhile (a task writes its rows before it
+    /// reports), so a worker that claimed one is mid-task for as long as the test needs,
+    /// whatever the machine's speed. The exclusive lock on the event file (rollback journal):
+    /// no task can even read, and a waiting worker holds no lock of its own.
     final class WriteLock {
         let connection: SQLiteConnection
-        init(_ path: String) throws {
+        init(_ path: String, exclusive: Bool = false) throws {
             connection = try SQLiteConnection(path: path, readOnly: false)
-            try connection.execute("BEGIN IMMEDIATE")
+            try connection.execute(exclusive ? "BEGIN EXCLUSIVE" : "BEGIN IMMEDIATE")
         }
         func release() throws { try connection.execute("ROLLBACK") }
+
+        /// Whether no other connection keeps a lock on `path`: an exclusive lock is taken within
+        /// `timeout` seconds (a lock held for a moment is waited for) and dropped.
+        static func nobodyHolds(_ path: String, timeout: Double = 2) -> Bool {
+            guard let probe = try? SQLiteConnection(path: path, readOnly: false, busyTimeout: timeout),
+                  (try? probe.execute("BEGIN EXCLUSIVE")) != nil else { return false }
+            try? probe.execute("ROLLBACK")
+            return true
+        }
     }
 
     /// The job of a coordinator started with `--workers 0`, once registered.
@@ -112,10 +123,11 @@ import Testing
         let coordinator = try RefoldRun.start(["rebuild", "order_summary", "--events", events, "--read-models", models,
                                                "--workers", "0", "--tasks", "6", "--lease", "3s", "--redis", redis.url, "--json"])
         let job = try registeredJob(client)
-        // While the test holds the read-model file's write lock no task completes: each worker
-        // claims one and waits to write its rows. (Leases of 3 s: on a loaded machine a 1 s lease
-        // can lapse between heartbeats, and the retries it costs can dead-letter a task.)
-        let lock = try WriteLock(models)
+        // While the test holds the event file's exclusive lock no task advances: each worker
+        // claims one and waits to read. (Not the read-model file's lock: a worker stopped while
+        // it retries that lock can be caught holding a shared lock on the file for a moment, and
+        // stopped there it would keep the other worker from ever writing.)
+        let lock = try WriteLock(events, exclusive: true)
         let first = try RefoldRun.start(["worker", "--redis", redis.url])
         let second = try RefoldRun.start(["worker", "--redis", redis.url])
         defer {
@@ -146,8 +158,15 @@ import Testing
             stolen = try leasedByFirst() ?? ""
             return !stolen.isEmpty
         }
-        first.child.signal(SIGSTOP)
-        try Deadline.wait(seconds: 5, "the first worker to stop") { ProcessInspection.state(first.child.pid) == "T" }
+        // Stopped where it keeps no lock on the read-model file (it may be opening it: then it
+        // goes on a moment and is stopped again; it cannot get past the event file's lock).
+        try Deadline.wait(seconds: 60, "the first worker to be stopped holding no lock on the read models") {
+            first.child.signal(SIGSTOP)
+            try Deadline.wait(seconds: 5, "the first worker to stop") { ProcessInspection.state(first.child.pid) == "T" }
+            if WriteLock.nobodyHolds(models) { return true }
+            first.child.signal(SIGCONT)
+            return false
+        }
         #expect(try leasedByFirst() == stolen)
         try lock.release()
         // Its lease runs out; the task is reaped and finished by the other worker.
