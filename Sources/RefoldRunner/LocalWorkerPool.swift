@@ -51,12 +51,16 @@ public final class LocalWorkerPool: Sendable {
     /// How many workers have died (crash, kill -9) and are not replaced yet. Workers that
     /// exited 0 (their job finished) do not count.
     public func crashedCount() -> Int {
-        state.withLock { workers in workers.filter { $0.poll().map { $0.code != 0 } ?? false }.count }
+        exitedCount { $0.code != 0 }
     }
 
     /// How many workers have exited with status 0 and are not replaced yet.
     public func cleanExitCount() -> Int {
-        state.withLock { workers in workers.filter { $0.poll().map { $0.code == 0 } ?? false }.count }
+        exitedCount { $0.code == 0 }
+    }
+
+    private func exitedCount(where matches: (ExitStatus) -> Bool) -> Int {
+        state.withLock { workers in workers.filter { $0.poll().map(matches) ?? false }.count }
     }
 
     /// Replaces workers that died (crash, kill -9) with fresh ones; returns how many.

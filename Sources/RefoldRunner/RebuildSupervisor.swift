@@ -115,19 +115,10 @@ public struct RebuildSupervisor: Sendable {
             return [.progress(done: 0, total: 0, detail: "Redis unavailable, retrying")]
         case .workersCrashed(let count, _):
             guard count > 0 else { return [] }
-            restarts += count
-            if restarts > policy.maxWorkerRestarts {
-                let reason = "local worker processes kept crashing (\(restarts) restarts)"
-                return end(.cancel(reason: reason), .stop(RunnerError(.infrastructure, reason)))
-            }
-            return [.replaceCrashedWorkers]
+            return restart(count, overLimit: "local worker processes kept crashing") ?? [.replaceCrashedWorkers]
         case .workersLeft(let count):
             guard count > 0 else { return [] }
-            restarts += count
-            if restarts > policy.maxWorkerRestarts {
-                let reason = "local worker processes kept exiting before job \(job) finished (\(restarts) restarts)"
-                return end(.cancel(reason: reason), .stop(RunnerError(.infrastructure, reason)))
-            }
+            if let over = restart(count, overLimit: "local worker processes kept exiting before job \(job) finished") { return over }
             var actions: [Action] = []
             if !warnedLeft {
                 warnedLeft = true
@@ -142,6 +133,14 @@ public struct RebuildSupervisor: Sendable {
             return end(.cancel(reason: "the coordinator was interrupted (\(name))"),
                        .stop(RunnerError(.interrupted(number), "interrupted by \(name): job \(job) was cancelled")))
         }
+    }
+
+    /// Counts `count` restarts of local workers; past the limit, the run's end (nil otherwise).
+    private mutating func restart(_ count: Int, overLimit why: String) -> [Action]? {
+        restarts += count
+        guard restarts > policy.maxWorkerRestarts else { return nil }
+        let reason = "\(why) (\(restarts) restarts)"
+        return end(.cancel(reason: reason), .stop(RunnerError(.infrastructure, reason)))
     }
 
     private mutating func end(_ actions: Action...) -> [Action] {

@@ -52,7 +52,7 @@ import Testing
     /// reports), so a worker that claimed one is mid-task for as long as the test needs,
     /// whatever the machine's speed. The exclusive lock on the event file (rollback journal):
     /// no task can even read, and a waiting worker holds no lock of its own.
-    final class WriteLock {
+    final class FileLock {
         let connection: SQLiteConnection
         init(_ path: String, exclusive: Bool = false) throws {
             connection = try SQLiteConnection(path: path, readOnly: false)
@@ -70,16 +70,6 @@ import Testing
         }
     }
 
-    /// The job of a coordinator started with `--workers 0`, once registered.
-    func registeredJob(_ client: CoordinationClient) throws -> String {
-        var job = ""
-        try Deadline.wait(seconds: 60, "the job to be registered") {
-            job = try onlyJob(client) ?? ""
-            return !job.isEmpty
-        }
-        return job
-    }
-
     @Test func killNineOfAWorkerMidTaskStillJoinsAndCountsTheRetry() throws {
         let redis = try RedisTestServer()
         let client = try coordination(redis.url)
@@ -88,10 +78,10 @@ import Testing
         let coordinator = try RefoldRun.start(["rebuild", "order_summary", "--events", events, "--read-models", models,
                                                "--workers", "0", "--tasks", "4", "--lease", "3s", "--redis", redis.url, "--json",
                                                "--timeline", timeline])
-        let job = try registeredJob(client)
+        let job = try client.registeredJob()
         // A worker in the middle of a task: it claimed one and cannot finish it (the test holds
         // the read-model file's write lock), then it is killed.
-        let lock = try WriteLock(models)
+        let lock = try FileLock(models)
         let victim = try RefoldRun.start(["worker", "--redis", redis.url, "--job", job])
         try Deadline.wait(seconds: 60, "the worker to hold a task") { try client.status(jobID: job)?.leased == 1 }
         victim.child.signal(SIGKILL)
@@ -122,12 +112,12 @@ import Testing
         let (events, models) = (try events(), try models())
         let coordinator = try RefoldRun.start(["rebuild", "order_summary", "--events", events, "--read-models", models,
                                                "--workers", "0", "--tasks", "6", "--lease", "3s", "--redis", redis.url, "--json"])
-        let job = try registeredJob(client)
+        let job = try client.registeredJob()
         // While the test holds the event file's exclusive lock no task advances: each worker
         // claims one and waits to read. (Not the read-model file's lock: a worker stopped while
         // it retries that lock can be caught holding a shared lock on the file for a moment, and
         // stopped there it would keep the other worker from ever writing.)
-        let lock = try WriteLock(events, exclusive: true)
+        let lock = try FileLock(events, exclusive: true)
         let first = try RefoldRun.start(["worker", "--redis", redis.url])
         let second = try RefoldRun.start(["worker", "--redis", redis.url])
         defer {
@@ -163,14 +153,13 @@ import Testing
         try Deadline.wait(seconds: 60, "the first worker to be stopped holding no lock on the read models") {
             first.child.signal(SIGSTOP)
             try Deadline.wait(seconds: 5, "the first worker to stop") { ProcessInspection.state(first.child.pid) == "T" }
-            if WriteLock.nobodyHolds(models) { return true }
+            if FileLock.nobodyHolds(models) { return true }
             first.child.signal(SIGCONT)
             return false
         }
         #expect(try leasedByFirst() == stolen)
         try lock.release()
         // Its lease runs out; the task is reaped and finished by the other worker.
-        let released = Date()
         do {
             try Deadline.wait(seconds: 60, "task \(stolen) to be completed by the other worker") {
                 try client.results(jobID: job).contains { $0.taskID == stolen && $0.worker == secondID }
@@ -180,7 +169,6 @@ import Testing
             Issue.record("states \(states); results \(try client.results(jobID: job).map { "\($0.taskID) by \($0.worker)" }); second worker: \(second.stderrText()); coordinator: \(coordinator.stderrText())")
             throw error
         }
-        print("stolen task completed \(Date().timeIntervalSince(released)) s after the lock was released")
         first.child.signal(SIGCONT)
         let result = try coordinator.finish(timeout: 120)
         #expect(result.code == 0, "\(result.stderr)")
@@ -206,10 +194,9 @@ import Testing
                                                "--workers", "0", "--tasks", "8", "--lease", "2s", "--redis", redis.url, "--json"])
         // The job is half-way whatever the machine's speed: one worker completes exactly one
         // task and leaves (a rebuild's own workers could finish all eight before a poll saw one).
-        try Deadline.wait(seconds: 60, "the job to be registered") { try onlyJob(client) != nil }
+        let job = try client.registeredJob()
         let one = try RefoldRun.run(["worker", "--redis", redis.url, "--max-tasks", "1"], timeout: 120)
         #expect(one.code == 0, "\(one.stderr)")
-        let job = try #require(try onlyJob(client))
         #expect(try client.status(jobID: job)?.done == 1)
         redis.kill()
         try redis.start()

@@ -201,17 +201,13 @@ struct ServerDatabaseTests {
         let database = try generated(server)
         let coordinator = try RefoldRun.start(["rebuild", "order_summary", "--events", database.url, "--workers", "0", "--tasks", "12",
                                                "--lease", "3s", "--redis", redis.url, "--json"])
-        var job = ""
-        try Deadline.wait(seconds: 60, "the job to be registered") {
-            job = try client.indexedJobs().first ?? ""
-            return !job.isEmpty
-        }
+        let job = try client.registeredJob()
         let lock = try TableLock(database, table: ReadModelNames.shadowTable("order_summary"))
         let victim = try RefoldRun.start(["worker", "--redis", redis.url, "--job", job])
         try Deadline.wait(seconds: 60, "the worker to hold a task and wait to write its rows") {
             try client.status(jobID: job)?.leased == 1 && lock.writersWaiting() > 0
         }
-        kill(victim.child.pid, SIGKILL)
+        victim.child.signal(SIGKILL)
         #expect(try victim.finish(timeout: 30).status.signal == SIGKILL)
         try lock.release()
         let finishers = try (0..<2).map { _ in try RefoldRun.start(["worker", "--redis", redis.url, "--job", job]) }
@@ -464,21 +460,16 @@ struct ServerDatabaseTests {
     }
 }
 
-/// Which worker process holds a lease of a job right now (shared by the crash tests).
-enum LeaseHolders {
-    static func workerHolding(job: String, client: CoordinationClient, coordinator: pid_t) throws -> pid_t? {
-        let keys = JobKeys(jobID: job)
-        let owners = try client.redis.send(RedisCommand("HGETALL", keys.all[5])).array?.compactMap(\.string) ?? []
-        let workers = ProcessInspection.children(of: coordinator).filter { ProcessInspection.commandLine($0).contains("worker") }
-        var index = 0
-        while index + 1 < owners.count {
-            if try client.redis.send(RedisCommand("HGET", keys.all[2], owners[index])).string == "leased",
-               let pid = owners[index + 1].split(separator: ":").last.flatMap({ pid_t($0) }), workers.contains(pid) {
-                return pid
-            }
-            index += 2
+extension CoordinationClient {
+    /// The one job in a test's private Redis, once a coordinator has registered it (shared by
+    /// the crash tests, whose coordinators run with `--workers 0`).
+    func registeredJob() throws -> String {
+        var job = ""
+        try Deadline.wait(seconds: 60, "the job to be registered") {
+            job = try indexedJobs().first ?? ""
+            return !job.isEmpty
         }
-        return nil
+        return job
     }
 }
 
