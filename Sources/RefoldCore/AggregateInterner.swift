@@ -6,7 +6,7 @@ public struct AggregateInterner {
     /// Every id's bytes, end to end.
     @usableFromInline var arena: [UInt8] = []
     /// Where id n starts in `arena` (`starts[n + 1]` is where it ends).
-    @usableFromInline var starts: [Int] = [0]
+    @usableFromInline var starts: [Int]
     /// Open addressing, linear probing. A slot keeps the id's hash, where its bytes start and
     /// how many there are, so a probe that finds its id reads one slot and the arena (and one
     /// that does not, only the slot).
@@ -33,6 +33,19 @@ public struct AggregateInterner {
         while size < capacity * 2 { size <<= 1 }
         slots = Array(repeating: Slot(hash: 0, start: 0, entry: 0, length: 0), count: size)
         mask = size - 1
+        starts = [0]
+    }
+
+    /// An empty stand-in that allocates nothing, to hold a fold's place while its interner is
+    /// moved out for a batch. Not for interning.
+    @inlinable
+    public static var placeholder: AggregateInterner { AggregateInterner(slots: [], mask: 0) }
+
+    @inlinable
+    init(slots: [Slot], mask: Int) {
+        self.slots = slots
+        self.mask = mask
+        starts = []
     }
 
     /// Distinct ids seen.
@@ -101,11 +114,16 @@ public struct AggregateInterner {
             index += 8
         }
         var tail: UInt64 = 0
-        var shift: UInt64 = 0
-        while index < count {
-            tail |= UInt64(bytes[index]) << shift
-            shift += 8
-            index += 1
+        if index < count, count >= 8 {
+            // The last 8 bytes in one load (overlapping the last word read).
+            tail = bytes.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+        } else {
+            var shift: UInt64 = 0
+            while index < count {
+                tail |= UInt64(bytes[index]) << shift
+                shift += 8
+                index += 1
+            }
         }
         h = (h ^ tail) &* 0xC4CE_B9FE_1A85_EC53
         h ^= h >> 29

@@ -15,9 +15,7 @@ public struct AnyProjection: Sendable {
         makeScanFold = { expected in
             let fold = ScanOrderFold(projection, expectedAggregates: expected)
             // Compiled here, where P is concrete: `consume` is specialized and inlined.
-            fold.feeder = { [unowned fold] cursor in
-                while let event = try cursor.next() { try fold.consume(event) }
-            }
+            fold.feeder = { [unowned fold] cursor in try fold.consumeBatch(from: cursor) }
             return fold
         }
         makeStepper = Self.stepperFactory(projection)

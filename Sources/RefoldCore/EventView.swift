@@ -23,12 +23,11 @@ public struct EventView {
     }
 
     /// The event type: the text after the last `\` of the class, or the whole class.
+    /// Inlinable: a projection asks for it once per event.
+    @inlinable
     public var type: UnsafeRawBufferPointer {
         var index = eventClass.count
-        while index > 0 {
-            if eventClass[index - 1] == UInt8(ascii: "\\") { break }
-            index -= 1
-        }
+        while index > 0, eventClass[index &- 1] != UInt8(ascii: "\\") { index &-= 1 }
         return UnsafeRawBufferPointer(rebasing: eventClass[index...])
     }
 

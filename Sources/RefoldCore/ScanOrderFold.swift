@@ -93,6 +93,14 @@ public final class ScanOrderFold<P: Projection>: ScanFold {
 
     @inlinable
     public func consume(_ event: EventView) throws {
+        try consume(event, interner: &interner, entries: &entries)
+    }
+
+    /// One event against the given interner and entries: `consume(_:)` passes the fold's
+    /// own; the batch loop (`consumeBatch`) passes locals it moved out of the fold, so the hot
+    /// loop touches no class property (each access to one is a runtime exclusivity check).
+    @inlinable @inline(__always)
+    func consume(_ event: EventView, interner: inout AggregateInterner, entries: inout [Entry]) throws {
         let (index, isNew) = interner.intern(event.aggregate)
         if isNew { entries.append(Entry()) }
         try entries.withUnsafeMutableBufferPointer { entries in
@@ -124,6 +132,23 @@ public final class ScanOrderFold<P: Projection>: ScanFold {
                     position: event.position, underlying: "\(error)")
             }
         }
+    }
+
+    /// Every event `cursor` gives, with the interner and the entries moved into locals for
+    /// the batch (and back, even when a step throws).
+    @inlinable
+    public func consumeBatch(from cursor: any EventCursor) throws {
+        var interner = self.interner
+        var entries = self.entries
+        // Unique locals: the fold's own copies are dropped meanwhile, so nothing is copied
+        // on write (`AggregateInterner.placeholder` allocates nothing).
+        self.interner = .placeholder
+        self.entries = []
+        defer {
+            self.interner = interner
+            self.entries = entries
+        }
+        while let event = try cursor.next() { try consume(event, interner: &interner, entries: &entries) }
     }
 
     /// Set by `AnyProjection.scanFold` to a loop compiled for the concrete `P`.

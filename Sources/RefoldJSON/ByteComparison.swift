@@ -1,6 +1,6 @@
 extension Array where Element == UInt8 {
     /// Byte-for-byte equality with a borrowed buffer (aggregate ids are compared this way).
-    @inline(__always) public func equals(_ view: UnsafeRawBufferPointer) -> Bool {
+    @inlinable @inline(__always) public func equals(_ view: UnsafeRawBufferPointer) -> Bool {
         guard count == view.count else { return false }
         return withUnsafeBytes { mine in
             guard let a = mine.baseAddress, let b = view.baseAddress else { return true }
@@ -11,7 +11,7 @@ extension Array where Element == UInt8 {
 
 extension UnsafeRawBufferPointer {
     /// Byte-for-byte equality with a static ASCII string (case-sensitive).
-    @inline(__always) public func equals(_ text: StaticString) -> Bool {
+    @inlinable @inline(__always) public func equals(_ text: StaticString) -> Bool {
         guard count == text.utf8CodeUnitCount else { return false }
         guard let base = baseAddress else { return count == 0 }
         return memcmp(base, text.utf8Start, count) == 0

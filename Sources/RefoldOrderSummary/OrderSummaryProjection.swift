@@ -1,4 +1,5 @@
 import RefoldCore
+import RefoldJSON
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -121,6 +122,17 @@ public struct OrderSummaryProjection: Projection {
             }
 
             func line(at index: Int) -> Line { slots[index].line }
+
+            /// The most bytes `encode` writes for the lines: each sku fully escaped, two integers
+            /// and the punctuation (`,` `:{"qty":` `,"price_cents":` `}`: 25 bytes).
+            var encodedBound: Int {
+                var bound = 0
+                for slot in slots {
+                    let length = slot.long >= 0 ? longSkus[Int(slot.long)].count : Int(slot.key.count)
+                    bound += JSONWriter.stringBound(length) + 2 * JSONWriter.integerBound + 32
+                }
+                return bound
+            }
 
             mutating func setLine(_ line: Line, at index: Int) { slots[index].line = line }
 
@@ -328,37 +340,42 @@ public struct OrderSummaryProjection: Projection {
     }
 
     public func encode(_ state: State, into data: inout [UInt8]) {
-        JSONWriter.appendRaw("{\"status\":", to: &data)
-        switch state.status {
-        case .placed: JSONWriter.appendString("placed", to: &data)
-        case .paid: JSONWriter.appendString("paid", to: &data)
-        case .shipped: JSONWriter.appendString("shipped", to: &data)
-        case .cancelled: JSONWriter.appendString("cancelled", to: &data)
+        // Written straight into memory sized for the worst case (every string byte escaped).
+        let bound = 160 + JSONWriter.stringBound(state.customerID.count) + JSONWriter.stringBound(state.currency.count)
+            + 3 * JSONWriter.integerBound + state.lines.encodedBound
+        JSONWriter.append(to: &data, atMost: bound) { out in
+            out.raw("{\"status\":")
+            switch state.status {
+            case .placed: out.raw("\"placed\"")
+            case .paid: out.raw("\"paid\"")
+            case .shipped: out.raw("\"shipped\"")
+            case .cancelled: out.raw("\"cancelled\"")
+            }
+            out.raw(",\"customer_id\":")
+            state.customerID.withUnsafeBytes { out.string($0) }
+            out.raw(",\"currency\":")
+            state.currency.withUnsafeBytes { out.string($0) }
+            out.raw(",\"lines\":{")
+            // Lines sorted by sku bytes: the same state always gives the same text.
+            var first = true
+            state.lines.forEachLine { sku, line in
+                if !first { out.byte(UInt8(ascii: ",")) }
+                first = false
+                out.string(sku)
+                out.raw(":{\"qty\":")
+                out.integer(line.qty)
+                out.raw(",\"price_cents\":")
+                out.integer(line.priceCents)
+                out.byte(UInt8(ascii: "}"))
+            }
+            out.raw("},\"item_count\":")
+            out.integer(state.itemCount)
+            out.raw(",\"total_cents\":")
+            out.integer(state.totalCents)
+            out.raw(",\"paid_cents\":")
+            out.integer(state.paidCents)
+            out.byte(UInt8(ascii: "}"))
         }
-        JSONWriter.appendRaw(",\"customer_id\":", to: &data)
-        JSONWriter.appendString(state.customerID, to: &data)
-        JSONWriter.appendRaw(",\"currency\":", to: &data)
-        JSONWriter.appendString(state.currency, to: &data)
-        JSONWriter.appendRaw(",\"lines\":{", to: &data)
-        // Lines sorted by sku bytes: the same state always gives the same text.
-        var first = true
-        state.lines.forEachLine { sku, line in
-            if !first { data.append(UInt8(ascii: ",")) }
-            first = false
-            JSONWriter.appendString(sku, to: &data)
-            JSONWriter.appendRaw(":{\"qty\":", to: &data)
-            JSONWriter.appendInteger(line.qty, to: &data)
-            JSONWriter.appendRaw(",\"price_cents\":", to: &data)
-            JSONWriter.appendInteger(line.priceCents, to: &data)
-            data.append(UInt8(ascii: "}"))
-        }
-        JSONWriter.appendRaw("},\"item_count\":", to: &data)
-        JSONWriter.appendInteger(state.itemCount, to: &data)
-        JSONWriter.appendRaw(",\"total_cents\":", to: &data)
-        JSONWriter.appendInteger(state.totalCents, to: &data)
-        JSONWriter.appendRaw(",\"paid_cents\":", to: &data)
-        JSONWriter.appendInteger(state.paidCents, to: &data)
-        data.append(UInt8(ascii: "}"))
     }
 
     /// Reads a row back into the state it was written from (the inverse of `encode`), so a

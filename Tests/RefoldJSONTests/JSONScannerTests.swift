@@ -69,6 +69,48 @@ import Testing
         JSONWriter.canonical(try #require(tree(#"{"b":1,"a":"\u0001"}"#)), to: &out)
         #expect(String(decoding: out, as: UTF8.self) == #"{"a":"\u0001","b":1}"#)
     }
+
+    @Test func numbersAroundTheUncheckedDigitsAreExact() throws {
+        // 18 digits are read without overflow checks, the 19th and later with them.
+        let cases: [(String, JSONScanner.Field)] = [
+            ("999999999999999999", .integer(999_999_999_999_999_999)),
+            ("-999999999999999999", .integer(-999_999_999_999_999_999)),
+            ("1000000000000000000", .integer(1_000_000_000_000_000_000)),
+            ("9223372036854775807", .integer(Int64.max)),
+            ("-9223372036854775808", .integer(Int64.min)),
+            ("9223372036854775808", .otherNumber),
+            ("-9223372036854775809", .otherNumber),
+            ("99999999999999999999", .otherNumber),
+            ("123456789012345678.5", .otherNumber),
+            ("7", .integer(7)),
+        ]
+        for (text, expected) in cases {
+            #expect(try fields("{\"a\":\(text)}", ["a"]) == [expected], "\(text)")
+        }
+    }
+
+    @Test func theCursorWritesWhatTheAppendingWriterWrites() {
+        var random = SystemRandomNumberGenerator()
+        // Every byte value, escapes, WTF-8 surrogates (0xED 0xA0..), and plain text.
+        var strings: [[UInt8]] = [[], Array("plain".utf8), [0x22, 0x5C, 0x0A, 0x0D, 0x09, 0x01, 0x1F], [0xED, 0xA0, 0x80], [0xED, 0x9F, 0xBF], [0xED]]
+        strings.append(Array(0...255))
+        for _ in 0..<200 { strings.append((0..<Int.random(in: 0...40, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }) }
+        for bytes in strings {
+            var expected: [UInt8] = [7]
+            JSONWriter.appendString(bytes, to: &expected)
+            var written: [UInt8] = [7]
+            JSONWriter.append(to: &written, atMost: JSONWriter.stringBound(bytes.count)) { out in bytes.withUnsafeBytes { out.string($0) } }
+            #expect(written == expected, "\(bytes)")
+        }
+        let integers: [Int64] = [0, 1, -1, 9, 10, -10, 99, 100, 12345, Int64.max, Int64.min, Int64.min + 1] + (0..<200).map { _ in Int64.random(in: .min ... .max, using: &random) }
+        for value in integers {
+            var expected: [UInt8] = []
+            JSONWriter.appendInteger(value, to: &expected)
+            var written: [UInt8] = []
+            JSONWriter.append(to: &written, atMost: JSONWriter.integerBound) { $0.integer(value) }
+            #expect(written == expected, "\(value)")
+        }
+    }
 }
 
 /// A JSON tree from text (test expectations).
