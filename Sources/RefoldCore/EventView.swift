@@ -24,7 +24,7 @@ public struct EventView {
 
     /// The event type: the text after the last `\` of the class, or the whole class.
     /// Inlinable: a projection asks for it once per event.
-    @inlinable
+    @inlinable @inline(__always)
     public var type: UnsafeRawBufferPointer {
         var index = eventClass.count
         while index > 0, eventClass[index &- 1] != UInt8(ascii: "\\") { index &-= 1 }

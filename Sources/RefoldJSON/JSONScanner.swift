@@ -253,18 +253,36 @@ public struct JSONScanner {
     /// If the string at the cursor is plain printable ASCII with no escapes, consumes it and
     /// returns its bytes (without quotes); otherwise leaves the cursor and returns nil.
     @inline(__always) mutating func plainString() -> UnsafeRawBufferPointer? {
-        var end = index + 1
-        while end < bytes.count {
-            let byte = bytes[end]
-            if byte == UInt8(ascii: "\"") {
-                let slice = UnsafeRawBufferPointer(rebasing: bytes[(index + 1)..<end])
-                index = end + 1
-                return slice
-            }
-            if byte == UInt8(ascii: "\\") || byte < 0x20 || byte >= 0x80 { return nil }
-            end += 1
+        let end = plainEnd(from: index + 1)
+        guard end < bytes.count, bytes[end] == UInt8(ascii: "\"") else { return nil }
+        let slice = UnsafeRawBufferPointer(rebasing: bytes[(index + 1)..<end])
+        index = end + 1
+        return slice
+    }
+
+    /// Where the run of plain printable ASCII starting at `start` ends: the index of the first
+    /// quote, backslash, control character or non-ASCII byte, or `bytes.count`. Eight bytes
+    /// at a time: each test flags a byte's high bit; a flag can spill only into bytes above a
+    /// byte truly flagged, so the lowest flag is exact.
+    @inline(__always) func plainEnd(from start: Int) -> Int {
+        var index = start
+        let count = bytes.count
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        while index + 8 <= count {
+            let word = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+            let quotes = word ^ (ones &* 0x22)
+            let backslashes = word ^ (ones &* 0x5C)
+            let flags = (((word &- ones &* 0x20) & ~word) | ((quotes &- ones) & ~quotes)
+                | ((backslashes &- ones) & ~backslashes) | word) & (ones &* 0x80)
+            if flags != 0 { return index + flags.trailingZeroBitCount >> 3 }
+            index += 8
         }
-        return nil
+        while index < count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 || byte >= 0x80 { return index }
+            index += 1
+        }
+        return count
     }
 
     @inline(__always) static func equal(_ key: [UInt8], _ name: StaticString) -> Bool {
@@ -313,16 +331,11 @@ public struct JSONScanner {
     /// Validates the string at the cursor (on its opening quote) and returns it as a view.
     mutating func scanString() throws(JSONError) -> StringView {
         let opening = index
-        var end = opening + 1
         // Fast path: printable ASCII up to the closing quote.
-        while end < bytes.count {
-            let byte = bytes[end]
-            if byte == UInt8(ascii: "\"") {
-                index = end + 1
-                return StringView(quoted: UnsafeRawBufferPointer(rebasing: bytes[opening..<index]), isPlain: true)
-            }
-            if byte == UInt8(ascii: "\\") || byte < 0x20 || byte >= 0x80 { break }
-            end += 1
+        let end = plainEnd(from: opening + 1)
+        if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
+            index = end + 1
+            return StringView(quoted: UnsafeRawBufferPointer(rebasing: bytes[opening..<index]), isPlain: true)
         }
         // Escapes or UTF-8: validate by decoding into a scratch buffer.
         var scratch: [UInt8] = []
@@ -513,8 +526,10 @@ public struct JSONScanner {
             // A value.
             switch byte {
             case UInt8(ascii: "\""):
-                scratch.removeAll(keepingCapacity: true)
-                try readString(into: &scratch)
+                if plainString() == nil {
+                    scratch.removeAll(keepingCapacity: true)
+                    try readString(into: &scratch)
+                }
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
                 _ = try readNumber()
             case UInt8(ascii: "t"): try expectLiteral("true")

@@ -142,6 +142,8 @@ public struct OrderSummaryProjection: Projection {
                     long = Int32(longSkus.count)
                     longSkus.append(Array(bytes))
                 }
+                // Most orders have several lines: start at eight instead of growing 1, 2, 4, 8.
+                if slots.capacity == 0 { slots.reserveCapacity(8) }
                 slots.insert(Slot(key: key, long: long, line: line), at: index)
             }
 

@@ -111,6 +111,31 @@ import Testing
             #expect(written == expected, "\(value)")
         }
     }
+
+    @Test func stringsScannedEightBytesAtATimeMatchTheTreeParser() throws {
+        // Keys and values from an alphabet of plain bytes, quotes, backslashes, escapes,
+        // control characters and UTF-8 (valid and not), so the first special byte falls at
+        // every position of an 8-byte word; the fast path must agree with the tree parser.
+        let pieces: [[UInt8]] = [[0x61], [0x20], [0x7E], [0x22], [0x5C, 0x22], [0x5C, 0x5C], [0x5C, 0x6E], [0x5C], [0x0A], [0x1F],
+                                 [0xC3, 0xA9], [0xFF], [0x5C, 0x75, 0x30, 0x30, 0x34, 0x31], [0x7F], [0x2F]]
+        var random = SystemRandomNumberGenerator()
+        for _ in 0..<3000 {
+            func text() -> [UInt8] { (0..<Int.random(in: 0...20, using: &random)).flatMap { _ in pieces.randomElement(using: &random)! } }
+            let key = text()
+            let value = text()
+            let payload = Array(#"{"k":"#.utf8) + [0x22] + value + Array(#"",""#.utf8) + key + Array(#"":1,"z":""#.utf8) + value + [0x22, 0x7D]
+            let tree = try? JSONScanner.parse(payload)
+            let found = try? payload.withUnsafeBytes { try JSONScanner.fields(of: $0, wanted: ["k", "z"]) }
+            #expect((tree == nil) == (found == nil), "\(payload)")
+            guard let tree, let found, case .object(let members) = tree else { continue }
+            let expected = members[Array("k".utf8)].flatMap { node -> JSONScanner.Field? in
+                if case .string(let bytes) = node { return .string(bytes) }
+                return node == .integer(1) ? .integer(1) : nil
+            }
+            #expect(found[0] == expected, "\(payload)")
+            #expect(found[1] == members[Array("z".utf8)].flatMap { if case .string(let b) = $0 { .string(b) } else { nil } }, "\(payload)")
+        }
+    }
 }
 
 /// A JSON tree from text (test expectations).
