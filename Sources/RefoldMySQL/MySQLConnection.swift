@@ -10,6 +10,8 @@ import RefoldStore
 /// (`mysql_real_escape_string`, in the connection's character set, utf8mb4).
 public final class MySQLConnection {
     private var handle: UnsafeMutablePointer<MYSQL>?
+    /// Connector/C's functions (loaded on first use: `LibMariaDB`).
+    private let my: refold_my_api
     public let location: DatabaseLocation
 
     public static let connectTimeout: UInt32 = 5
@@ -28,28 +30,29 @@ public final class MySQLConnection {
     }
 
     public init(_ location: DatabaseLocation) throws(StoreError) {
+        my = try LibMariaDB.load()
         self.location = location
-        handle = mysql_init(nil)
+        handle = my.mysql_init(nil)
         guard let handle else { throw StoreError(.infrastructure, "out of memory opening a MySQL connection.") }
         var timeout = Self.connectTimeout
-        mysql_options(handle, MYSQL_OPT_CONNECT_TIMEOUT, &timeout)
-        mysql_options(handle, MYSQL_SET_CHARSET_NAME, "utf8mb4")
+        my.mysql_options(handle, MYSQL_OPT_CONNECT_TIMEOUT, &timeout)
+        my.mysql_options(handle, MYSQL_SET_CHARSET_NAME, "utf8mb4")
         var local: UInt32 = 0
-        mysql_options(handle, MYSQL_OPT_LOCAL_INFILE, &local)
+        my.mysql_options(handle, MYSQL_OPT_LOCAL_INFILE, &local)
         // The URL names a host and a port: always TCP (Connector/C would take "localhost" to
         // mean the default Unix socket, which may be another server).
         var protocolTCP = UInt32(MYSQL_PROTOCOL_TCP.rawValue)
-        mysql_options(handle, MYSQL_OPT_PROTOCOL, &protocolTCP)
+        my.mysql_options(handle, MYSQL_OPT_PROTOCOL, &protocolTCP)
         // A server that is busy, starting, or slow to answer the handshake is waited for within
         // `connectBudget`; a refusal, a wrong password or database fails at once.
         let deadline = Date().addingTimeInterval(Self.connectBudget)
         var pause = 0.2
-        while mysql_real_connect(handle, location.host, location.user ?? "root", location.password, location.database,
+        while my.mysql_real_connect(handle, location.host, location.user ?? "root", location.password, location.database,
                                  UInt32(location.port), nil, 0) == nil {
-            let code = mysql_errno(handle)
-            let message = String(cString: mysql_error(handle))
+            let code = my.mysql_errno(handle)
+            let message = String(cString: my.mysql_error(handle)!)
             guard Self.isTransientConnectFailure(code: code, message), Date().addingTimeInterval(pause) < deadline else {
-                mysql_close(handle)
+                my.mysql_close(handle)
                 self.handle = nil
                 throw Self.connectFailure(code: code, message, location: location)
             }
@@ -61,7 +64,7 @@ public final class MySQLConnection {
     }
 
     deinit {
-        if let handle { mysql_close(handle) }
+        if let handle { my.mysql_close(handle) }
     }
 
     static func connectFailure(code: UInt32, _ raw: String, location: DatabaseLocation) -> StoreError {
@@ -81,8 +84,8 @@ public final class MySQLConnection {
     }
 
     private func failure(sql: String) -> StoreError {
-        let code = mysql_errno(handle)
-        let message = location.masking(String(cString: mysql_error(handle)))
+        let code = my.mysql_errno(handle)
+        let message = location.masking(String(cString: my.mysql_error(handle)!))
         let place = "MySQL \(location.host):\(location.port)/\(location.database)"
         switch Int32(code) {
         case ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT:
@@ -108,7 +111,7 @@ public final class MySQLConnection {
         var source = Array(text.utf8)
         var buffer = [CChar](repeating: 0, count: source.count * 2 + 1)
         let length = source.withUnsafeMutableBytes { raw in
-            mysql_real_escape_string(handle, &buffer, raw.baseAddress?.assumingMemoryBound(to: CChar.self), UInt(raw.count))
+            my.mysql_real_escape_string(handle, &buffer, raw.baseAddress?.assumingMemoryBound(to: CChar.self), UInt(raw.count))
         }
         source = buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) }
         return "'" + String(decoding: source, as: UTF8.self) + "'"
@@ -139,7 +142,7 @@ public final class MySQLConnection {
 
     private func run(_ sql: String) throws(StoreError) {
         let status = sql.utf8CString.withUnsafeBufferPointer { buffer in
-            mysql_real_query(handle, buffer.baseAddress, UInt(buffer.count - 1))
+            my.mysql_real_query(handle, buffer.baseAddress, UInt(buffer.count - 1))
         }
         if status != 0 { throw failure(sql: sql) }
     }
@@ -150,15 +153,15 @@ public final class MySQLConnection {
         let text = bind(sql, parameters)
         try run(text)
         var rows = MySQLRows(affected: 0)
-        guard let result = mysql_store_result(handle) else {
-            if mysql_field_count(handle) != 0 { throw failure(sql: text) }
-            rows.affected = Int(mysql_affected_rows(handle))
+        guard let result = my.mysql_store_result(handle) else {
+            if my.mysql_field_count(handle) != 0 { throw failure(sql: text) }
+            rows.affected = Int(my.mysql_affected_rows(handle))
             return rows
         }
-        defer { mysql_free_result(result) }
-        let columns = Int(mysql_num_fields(result))
-        while let row = mysql_fetch_row(result) {
-            let lengths = mysql_fetch_lengths(result)
+        defer { my.mysql_free_result(result) }
+        let columns = Int(my.mysql_num_fields(result))
+        while let row = my.mysql_fetch_row(result) {
+            let lengths = my.mysql_fetch_lengths(result)
             var values: [String?] = []
             values.reserveCapacity(columns)
             for column in 0..<columns {
@@ -186,7 +189,7 @@ public final class MySQLConnection {
     }
 
     /// The id the last `INSERT` generated on this connection.
-    public var lastInsertID: Int64 { Int64(mysql_insert_id(handle)) }
+    public var lastInsertID: Int64 { Int64(my.mysql_insert_id(handle)) }
 
     /// Streams a result row by row (`mysql_use_result`: nothing is buffered), handing each row's
     /// fields (nil for NULL) to `row`, pointing into the client's buffer: valid only during the
@@ -195,13 +198,13 @@ public final class MySQLConnection {
     public func stream(_ sql: String, _ parameters: [String?] = [], row: ([UnsafeRawBufferPointer?]) throws -> Bool) throws {
         let text = bind(sql, parameters)
         try run(text)
-        guard let result = mysql_use_result(handle) else { throw failure(sql: text) }
-        let columns = Int(mysql_num_fields(result))
+        guard let result = my.mysql_use_result(handle) else { throw failure(sql: text) }
+        let columns = Int(my.mysql_num_fields(result))
         var stopped = false
         var thrown: (any Error)?
         var fields = [UnsafeRawBufferPointer?](repeating: nil, count: columns)
-        while let values = mysql_fetch_row(result) {
-            guard let lengths = mysql_fetch_lengths(result) else { break }
+        while let values = my.mysql_fetch_row(result) {
+            guard let lengths = my.mysql_fetch_lengths(result) else { break }
             for column in 0..<columns {
                 fields[column] = values[column].map { UnsafeRawBufferPointer(start: $0, count: Int(lengths[column])) }
             }
@@ -218,15 +221,15 @@ public final class MySQLConnection {
                 break
             }
         }
-        let failed = !stopped && mysql_errno(handle) != 0 ? failure(sql: text) : nil
-        mysql_free_result(result)
+        let failed = !stopped && my.mysql_errno(handle) != 0 ? failure(sql: text) : nil
+        my.mysql_free_result(result)
         if let thrown { throw thrown }
         if let failed { throw failed }
     }
 
     /// Stops this connection's running statement from a second connection.
     private func killRunningQuery() {
-        let id = mysql_thread_id(handle)
+        let id = my.mysql_thread_id(handle)
         guard let other = try? MySQLConnection(location) else { return }
         try? other.execute("KILL QUERY \(id)")
     }
@@ -253,4 +256,21 @@ func mysqlInteger(_ bytes: UnsafeRawBufferPointer) -> Int64 {
         value = value &* 10 &+ Int64(byte &- UInt8(ascii: "0"))
     }
     return negative ? -value : value
+}
+
+/// MariaDB Connector/C, loaded the first time a MySQL connection is opened rather than linked
+/// (see `LibPQ`: a linked client library costs every refold process part of its start-up).
+enum LibMariaDB {
+    private nonisolated(unsafe) static let loaded: (api: UnsafePointer<refold_my_api>?, problem: String) = {
+        var problem: UnsafePointer<CChar>?
+        let api = refold_my_load(&problem)
+        return (api, problem.map { String(cString: $0) } ?? "")
+    }()
+
+    static func load() throws(StoreError) -> refold_my_api {
+        guard let api = loaded.api else {
+            throw StoreError(.infrastructure, "MySQL/MariaDB needs MariaDB Connector/C, which could not be loaded (\(loaded.problem)): install it (Debian: apt-get install libmariadb3) or name the file in REFOLD_LIBMARIADB.")
+        }
+        return api.pointee
+    }
 }

@@ -8,6 +8,8 @@ import RefoldStore
 /// never from the cooperative pool. Not shareable between threads.
 public final class PostgresConnection {
     private var handle: OpaquePointer?
+    /// libpq's functions (loaded on first use: `LibPQ`).
+    private let pq: refold_pq_api
     public let location: DatabaseLocation
 
     /// Seconds to wait for the server to accept a connection, per attempt.
@@ -27,6 +29,7 @@ public final class PostgresConnection {
     /// Connects. An unreachable server is `.infrastructure` (exit 3); a wrong password, an
     /// unknown user or database is `.badInput` (exit 2). The password is never in a message.
     public init(_ location: DatabaseLocation) throws(StoreError) {
+        pq = try LibPQ.load()
         self.location = location
         var parts = [
             ("host", location.host), ("port", String(location.port)), ("dbname", location.database),
@@ -41,10 +44,10 @@ public final class PostgresConnection {
         let deadline = Date().addingTimeInterval(Self.connectBudget)
         var pause = 0.2
         while true {
-            handle = PQconnectdb(info)
-            if let handle, PQstatus(handle) == CONNECTION_OK { break }
-            let message = handle.map { String(cString: PQerrorMessage($0)) } ?? "out of memory"
-            PQfinish(handle)
+            handle = pq.PQconnectdb(info)
+            if let handle, pq.PQstatus(handle) == CONNECTION_OK { break }
+            let message = handle.map { String(cString: pq.PQerrorMessage($0)!) } ?? "out of memory"
+            pq.PQfinish(handle)
             self.handle = nil
             guard Self.isTransientConnectFailure(message), Date().addingTimeInterval(pause) < deadline else {
                 throw Self.connectFailure(message, location: location)
@@ -54,12 +57,12 @@ public final class PostgresConnection {
         }
         guard let handle else { throw StoreError(.infrastructure, "lost the PostgreSQL connection while opening it.") }
         // Quiet notices (they would go to stderr); UTC timestamps; no statement timeout.
-        PQsetNoticeProcessor(handle, { _, _ in }, nil)
+        _ = pq.PQsetNoticeProcessor(handle, { _, _ in }, nil)
         try execute("SET TIME ZONE 'UTC'")
     }
 
     deinit {
-        PQfinish(handle)
+        pq.PQfinish(handle)
     }
 
     static func connectFailure(_ raw: String, location: DatabaseLocation) -> StoreError {
@@ -88,9 +91,9 @@ public final class PostgresConnection {
 
     /// A failed result as a `StoreError`, classified by SQLSTATE.
     private func failure(_ result: OpaquePointer?, sql: String) -> StoreError {
-        let state = result.flatMap { PQresultErrorField($0, Int32(UInt8(ascii: "C"))) }.map { String(cString: $0) } ?? ""
-        var message = result.flatMap { PQresultErrorField($0, Int32(UInt8(ascii: "M"))) }.map { String(cString: $0) }
-            ?? String(cString: PQerrorMessage(handle)).trimmingCharacters(in: .whitespacesAndNewlines)
+        let state = result.flatMap { pq.PQresultErrorField($0, Int32(UInt8(ascii: "C"))) }.map { String(cString: $0) } ?? ""
+        var message = result.flatMap { pq.PQresultErrorField($0, Int32(UInt8(ascii: "M"))) }.map { String(cString: $0) }
+            ?? String(cString: pq.PQerrorMessage(handle)!).trimmingCharacters(in: .whitespacesAndNewlines)
         message = location.masking(message)
         let place = "PostgreSQL \(location.host):\(location.port)/\(location.database)"
         switch state {
@@ -101,7 +104,7 @@ public final class PostgresConnection {
         case let code where code.hasPrefix("42") || code.hasPrefix("22") || code.hasPrefix("23"):
             return StoreError(.badInput, "\(place): \(message) (SQLSTATE \(state)).")
         default:
-            if PQstatus(handle) != CONNECTION_OK {
+            if pq.PQstatus(handle) != CONNECTION_OK {
                 return StoreError(.infrastructure, "lost the connection to \(place): \(message).")
             }
             return StoreError(.infrastructure, "\(place): \(message)\(state.isEmpty ? "" : " (SQLSTATE \(state))").")
@@ -124,31 +127,31 @@ public final class PostgresConnection {
     public func query(_ sql: String, _ parameters: [String?] = []) throws(StoreError) -> PostgresRows {
         let result: OpaquePointer?
         if parameters.isEmpty {
-            result = PQexec(handle, sql)
+            result = pq.PQexec(handle, sql)
         } else {
             var pointers: [UnsafeMutablePointer<CChar>?] = parameters.map { $0.map { strdup($0) } ?? nil }
             defer { for pointer in pointers { free(pointer) } }
             result = pointers.withUnsafeMutableBufferPointer { buffer in
                 buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) { values in
-                    PQexecParams(handle, sql, Int32(parameters.count), nil, values, nil, nil, 0)
+                    pq.PQexecParams(handle, sql, Int32(parameters.count), nil, values, nil, nil, 0)
                 }
             }
         }
-        defer { PQclear(result) }
-        let status = PQresultStatus(result)
+        defer { pq.PQclear(result) }
+        let status = pq.PQresultStatus(result)
         guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK else { throw failure(result, sql: sql) }
-        var rows = PostgresRows(affected: Int(String(cString: PQcmdTuples(result))) ?? 0)
-        let count = Int(PQntuples(result))
-        let columns = Int(PQnfields(result))
+        var rows = PostgresRows(affected: Int(String(cString: pq.PQcmdTuples(result)!)) ?? 0)
+        let count = Int(pq.PQntuples(result))
+        let columns = Int(pq.PQnfields(result))
         rows.values.reserveCapacity(count)
         for row in 0..<count {
             var values: [String?] = []
             values.reserveCapacity(columns)
             for column in 0..<columns {
-                if PQgetisnull(result, Int32(row), Int32(column)) == 1 {
+                if pq.PQgetisnull(result, Int32(row), Int32(column)) == 1 {
                     values.append(nil)
                 } else {
-                    values.append(String(cString: PQgetvalue(result, Int32(row), Int32(column))))
+                    values.append(String(cString: pq.PQgetvalue(result, Int32(row), Int32(column))!))
                 }
             }
             rows.values.append(values)
@@ -167,8 +170,8 @@ public final class PostgresConnection {
 
     /// A SQL string literal for `text` (for `COPY (query)`, which takes no parameters).
     public func literal(_ text: String) -> String {
-        guard let escaped = PQescapeLiteral(handle, text, text.utf8.count) else { return "NULL" }
-        defer { PQfreemem(escaped) }
+        guard let escaped = pq.PQescapeLiteral(handle, text, text.utf8.count) else { return "NULL" }
+        defer { pq.PQfreemem(escaped) }
         return String(cString: escaped)
     }
 
@@ -176,25 +179,25 @@ public final class PostgresConnection {
     /// (nil for NULL), pointing into libpq's buffer: valid only during the call. `row`
     /// returning false stops the copy (the rest is cancelled and discarded).
     public func copyOut(_ sql: String, row: (borrowing PostgresBinaryRow) throws -> Bool) throws {
-        let start = PQexec(handle, sql)
-        let status = PQresultStatus(start)
+        let start = pq.PQexec(handle, sql)
+        let status = pq.PQresultStatus(start)
         guard status == PGRES_COPY_OUT else {
-            defer { PQclear(start) }
+            defer { pq.PQclear(start) }
             throw failure(start, sql: sql)
         }
-        PQclear(start)
+        pq.PQclear(start)
         var headerSkipped = false
         var stopped = false
         var thrown: (any Error)?
         while true {
             var buffer: UnsafeMutablePointer<CChar>?
-            let length = PQgetCopyData(handle, &buffer, 0)
+            let length = pq.PQgetCopyData(handle, &buffer, 0)
             if length == -1 { break }
             if length == -2 {
-                throw StoreError(.infrastructure, "lost the connection to PostgreSQL \(location.host):\(location.port) during a read: \(location.masking(String(cString: PQerrorMessage(handle))).trimmingCharacters(in: .whitespacesAndNewlines)).")
+                throw StoreError(.infrastructure, "lost the connection to PostgreSQL \(location.host):\(location.port) during a read: \(location.masking(String(cString: pq.PQerrorMessage(handle)!)).trimmingCharacters(in: .whitespacesAndNewlines)).")
             }
             guard let buffer else { continue }
-            defer { PQfreemem(buffer) }
+            defer { pq.PQfreemem(buffer) }
             if stopped { continue }
             var bytes = UnsafeRawBufferPointer(start: buffer, count: Int(length))
             if !headerSkipped {
@@ -221,9 +224,9 @@ public final class PostgresConnection {
         }
         // Collect the COPY's final result (a cancelled copy ends in an error: expected).
         var failed: StoreError?
-        while let result = PQgetResult(handle) {
-            if PQresultStatus(result) != PGRES_COMMAND_OK, !stopped, failed == nil { failed = failure(result, sql: sql) }
-            PQclear(result)
+        while let result = pq.PQgetResult(handle) {
+            if pq.PQresultStatus(result) != PGRES_COMMAND_OK, !stopped, failed == nil { failed = failure(result, sql: sql) }
+            pq.PQclear(result)
         }
         if let thrown { throw thrown }
         if let failed { throw failed }
@@ -231,20 +234,20 @@ public final class PostgresConnection {
 
     /// Asks the server to cancel the running statement.
     private func cancel() {
-        guard let cancel = PQgetCancel(handle) else { return }
+        guard let cancel = pq.PQgetCancel(handle) else { return }
         var message = [CChar](repeating: 0, count: 256)
-        _ = PQcancel(cancel, &message, Int32(message.count))
-        PQfreeCancel(cancel)
+        _ = pq.PQcancel(cancel, &message, Int32(message.count))
+        pq.PQfreeCancel(cancel)
     }
 
     /// Runs `COPY … FROM STDIN (FORMAT binary)` with `data` (rows built by `PostgresBinaryWriter`).
     public func copyIn(_ sql: String, _ data: [UInt8]) throws(StoreError) {
-        let start = PQexec(handle, sql)
-        guard PQresultStatus(start) == PGRES_COPY_IN else {
-            defer { PQclear(start) }
+        let start = pq.PQexec(handle, sql)
+        guard pq.PQresultStatus(start) == PGRES_COPY_IN else {
+            defer { pq.PQclear(start) }
             throw failure(start, sql: sql)
         }
-        PQclear(start)
+        pq.PQclear(start)
         var offset = 0
         let chunk = 1 << 20
         var ok = true
@@ -252,15 +255,15 @@ public final class PostgresConnection {
             while offset < raw.count, ok {
                 let count = min(chunk, raw.count - offset)
                 let base = raw.baseAddress!.advanced(by: offset).assumingMemoryBound(to: CChar.self)
-                ok = PQputCopyData(handle, base, Int32(count)) == 1
+                ok = pq.PQputCopyData(handle, base, Int32(count)) == 1
                 offset += count
             }
         }
-        _ = PQputCopyEnd(handle, ok ? nil : "refold: the copy was aborted")
+        _ = pq.PQputCopyEnd(handle, ok ? nil : "refold: the copy was aborted")
         var failed: StoreError?
-        while let result = PQgetResult(handle) {
-            if PQresultStatus(result) != PGRES_COMMAND_OK, failed == nil { failed = failure(result, sql: sql) }
-            PQclear(result)
+        while let result = pq.PQgetResult(handle) {
+            if pq.PQresultStatus(result) != PGRES_COMMAND_OK, failed == nil { failed = failure(result, sql: sql) }
+            pq.PQclear(result)
         }
         if let failed { throw failed }
     }
@@ -274,22 +277,22 @@ public final class PostgresConnection {
     public func waitForNotification(timeout: Double) -> Int {
         var count = drainNotifications()
         if count > 0 { return count }
-        let socket = PQsocket(handle)
+        let socket = pq.PQsocket(handle)
         guard socket >= 0 else { return 0 }
         var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
         if poll(&descriptor, 1, Int32(max(0, timeout * 1000))) > 0 {
-            _ = PQconsumeInput(handle)
+            _ = pq.PQconsumeInput(handle)
             count = drainNotifications()
         }
         return count
     }
 
     private func drainNotifications() -> Int {
-        _ = PQconsumeInput(handle)
+        _ = pq.PQconsumeInput(handle)
         var count = 0
-        while let note = PQnotifies(handle) {
+        while let note = pq.PQnotifies(handle) {
             count += 1
-            PQfreemem(note)
+            pq.PQfreemem(note)
         }
         return count
     }
@@ -387,5 +390,23 @@ public func postgresInteger(_ bytes: UnsafeRawBufferPointer) -> Int64 {
     case 4: return Int64(Int32(bigEndian: bytes.loadUnaligned(as: Int32.self)))
     case 2: return Int64(Int16(bigEndian: bytes.loadUnaligned(as: Int16.self)))
     default: return 0
+    }
+}
+
+/// libpq, loaded the first time a PostgreSQL connection is opened rather than linked: a linked
+/// libpq and the twenty libraries it pulls in (Kerberos, LDAP, TLS) cost every refold process
+/// about 8 ms of start-up, SQLite-only runs included. A machine without it gets one line.
+enum LibPQ {
+    private nonisolated(unsafe) static let loaded: (api: UnsafePointer<refold_pq_api>?, problem: String) = {
+        var problem: UnsafePointer<CChar>?
+        let api = refold_pq_load(&problem)
+        return (api, problem.map { String(cString: $0) } ?? "")
+    }()
+
+    static func load() throws(StoreError) -> refold_pq_api {
+        guard let api = loaded.api else {
+            throw StoreError(.infrastructure, "PostgreSQL needs libpq, which could not be loaded (\(loaded.problem)): install it (Debian: apt-get install libpq5) or name the file in REFOLD_LIBPQ.")
+        }
+        return api.pointee
     }
 }

@@ -12,6 +12,21 @@ import Testing
         return path
     }
 
+    /// libpq and Connector/C are loaded on first use (a PostgreSQL or MySQL URL), not linked:
+    /// with them and their twenty libraries, every refold process took ~8 ms longer to start.
+    @Test func theBinaryDoesNotLinkTheServerDatabaseClients() throws {
+        let ldd = Process()
+        ldd.executableURL = URL(fileURLWithPath: "/usr/bin/ldd")
+        ldd.arguments = [try Executables.refold().path]
+        let pipe = Pipe()
+        ldd.standardOutput = pipe
+        try ldd.run()
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        ldd.waitUntilExit()
+        #expect(ldd.terminationStatus == 0 && text.contains("libsqlite3"), "\(text)")
+        #expect(!text.contains("libpq") && !text.contains("libmariadb"), "\(text)")
+    }
+
     @Test func rebuildThenVerifyFindsNoDriftAndTamperingIsFound() throws {
         let events = try generate()
         let rebuild = try RefoldRun.run(["rebuild", "order_summary", "--events", events, "--inline", "--json"])

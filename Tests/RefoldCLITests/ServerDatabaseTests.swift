@@ -409,6 +409,13 @@ struct ServerDatabaseTests {
         let unreachable = try RefoldRun.run(["rebuild", "order_summary", "--events", "\(scheme)://refold@127.0.0.1:\(port)/x", "--inline"])
         #expect(unreachable.code == 3 && lines(unreachable.stderr).count == 1 && unreachable.stderr.contains("cannot reach"), "\(unreachable.stderr)")
 
+        // The client library is loaded on first use: one that cannot be loaded is one line,
+        // exit 3, naming what to install.
+        let (variable, package) = server == .postgres ? ("REFOLD_LIBPQ", "libpq5") : ("REFOLD_LIBMARIADB", "libmariadb3")
+        let noLibrary = try RefoldRun.run(["rebuild", "order_summary", "--events", database.url, "--inline"], environment: [variable: "/nonexistent/libclient.so"])
+        #expect(noLibrary.code == 3 && lines(noLibrary.stderr).count == 1 && noLibrary.stderr.contains(package)
+            && noLibrary.stderr.contains("/nonexistent/libclient.so"), "\(noLibrary.stderr)")
+
         // A wrong password, in the URL or in the environment: exit 2, never printed.
         let secret = "not-the-Password-\(UUID().uuidString.prefix(6))"
         let wrongURL = "\(scheme)://refold:\(secret)@\(admin.host):\(admin.port)/\(database.name)"
