@@ -239,5 +239,10 @@ extension JSONWriter {
             return cursor.next - start
         }
         out.removeLast(bound - written)
+        // The bound is the worst case (every byte escaped): a row kept at that capacity would
+        // hold two to three times its size until it is written. Keep only what was written.
+        if out.capacity > 2 * out.count + 256 {
+            out = out.withUnsafeBufferPointer { Array($0) }
+        }
     }
 }

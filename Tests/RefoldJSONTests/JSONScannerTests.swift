@@ -101,6 +101,8 @@ import Testing
             var written: [UInt8] = [7]
             JSONWriter.append(to: &written, atMost: JSONWriter.stringBound(bytes.count)) { out in bytes.withUnsafeBytes { out.string($0) } }
             #expect(written == expected, "\(bytes)")
+            // A row does not keep the worst case's capacity.
+            #expect(written.capacity <= 2 * written.count + 256, "\(written.capacity) for \(written.count) bytes")
         }
         let integers: [Int64] = [0, 1, -1, 9, 10, -10, 99, 100, 12345, Int64.max, Int64.min, Int64.min + 1] + (0..<200).map { _ in Int64.random(in: .min ... .max, using: &random) }
         for value in integers {
