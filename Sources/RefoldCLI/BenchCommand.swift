@@ -272,14 +272,15 @@ struct ResolvedRedis: Sendable {
     let urlText: String
     let privateServer: PrivateRedisServer?
 
-    /// `--redis`, then `REFOLD_REDIS_URL`, then a private `redis-server` for this run.
-    init(_ options: RedisOptions) throws {
+    /// `--redis`, then `REFOLD_REDIS_URL`, then a private `redis-server` for this run. With
+    /// `waitUntilReady` false, a private server may still be starting: `waitUntilReady()`.
+    init(_ options: RedisOptions, waitUntilReady: Bool = true) throws {
         if let text = options.explicitURL() {
             urlText = text
             configuration = try RedisOptions.parse(text)
             privateServer = nil
         } else {
-            let server = try PrivateRedisServer()
+            let server = try PrivateRedisServer(waitUntilReady: waitUntilReady)
             urlText = server.url
             configuration = try RedisOptions.parse(server.url)
             privateServer = server
@@ -288,6 +289,11 @@ struct ResolvedRedis: Sendable {
 
     func stop() {
         privateServer?.stop()
+    }
+
+    /// Returns once a private server accepts connections (at once for a given Redis).
+    func waitUntilReady() throws {
+        try privateServer?.waitUntilReady()
     }
 
     var label: String { privateServer == nil ? configuration.url.endpointDescription : "private redis-server on \(configuration.url.endpointDescription)" }

@@ -47,12 +47,21 @@ enum DistributedRebuildCommand {
         let planning = BackgroundCall { [checked = UncheckedBox(checked), options = UncheckedBox(options)] in
             UncheckedBox(try DistributedRebuild.plan(options.value, checked: checked.value))
         }
+        // A private Redis on a Unix socket has its address before it listens: the workers are
+        // started with it at once and wait for it (`--await-job`), so their start-up overlaps
+        // the server's.
         let started = Result { () throws -> StartedRedis in
             let starting = Date()
-            let resolved = try ResolvedRedis(redis)
-            let phase = RebuildPhase(resolved.privateServer != nil ? "start a private Redis" : "resolve Redis", from: starting)
+            let resolved = try ResolvedRedis(redis, waitUntilReady: false)
             do {
                 let early = workerCount > 0 ? try DistributedRebuild.startWorkersEarly(count: workerCount, jobID: jobID, redis: resolved.target) : nil
+                do {
+                    try resolved.waitUntilReady()
+                } catch {
+                    early?.discard()
+                    throw error
+                }
+                let phase = RebuildPhase(resolved.privateServer != nil ? "start a private Redis" : "resolve Redis", from: starting)
                 return StartedRedis(resolved: resolved, phase: phase, early: early)
             } catch {
                 resolved.stop()

@@ -5,7 +5,7 @@ import RefoldRedis
 /// `--redis URL`, shared by every command that talks to Redis.
 ///
 /// Precedence: the flag, then `REFOLD_REDIS_URL`, then — for `rebuild`, `bench` and `demo`
-/// only — a private `redis-server` on a free loopback port for the run. The password comes
+/// only — a private `redis-server` on a Unix socket in a folder of its own, for the run. The password comes
 /// from the URL or `REFOLD_REDIS_PASSWORD` and is never printed.
 struct RedisOptions: ParsableArguments {
     @Option(name: .customLong("redis"), help: ArgumentHelp("Redis URL: redis://[:password@]host:port[/db] or unix:///path (default: $REFOLD_REDIS_URL).", valueName: "url"))

@@ -185,11 +185,21 @@ public final class WorkerLoop: Sendable {
 
     /// Nothing listening at the first contact is a wrong address, most likely: fail at once (a
     /// service manager restarts the worker if Redis was merely late). A server that is there
-    /// but not ready (loading, failing over) is waited for.
+    /// but not ready (loading, failing over) is waited for. An early worker (`awaitJobSeconds`)
+    /// is started by its coordinator together with a private Redis: nothing listening is tried
+    /// again every 2 ms within its wait for the job.
     private func connectWithRetry(shouldStop: @Sendable () -> Bool) throws(CoordinationError) -> CoordinationClient {
-        try CoordinationClient.connect(
-            configuration: configuration, budget: OutageBudget(seconds: options.redisOutageTolerance, retryUnreachable: false), refuseEviction: true, shouldStop: shouldStop,
-            onRetry: { error, _ in logger.warning("Redis is not available yet; retrying", metadata: ["refold.error": "\(error.message)"]) })
+        let deadline = options.awaitJobSeconds.map { MonotonicClock.seconds() + $0 }
+        while true {
+            do {
+                return try CoordinationClient.connect(
+                    configuration: configuration, budget: OutageBudget(seconds: options.redisOutageTolerance, retryUnreachable: false), refuseEviction: true, shouldStop: shouldStop,
+                    onRetry: { error, _ in logger.warning("Redis is not available yet; retrying", metadata: ["refold.error": "\(error.message)"]) })
+            } catch {
+                guard let deadline, error.isUnreachable, MonotonicClock.seconds() < deadline, !shouldStop() else { throw error }
+                Thread.sleep(forTimeInterval: 0.002)
+            }
+        }
     }
 
     /// Runs the claimed tasks and completes the finished ones in one call. Returns the reason

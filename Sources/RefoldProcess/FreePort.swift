@@ -35,5 +35,27 @@ public enum FreePort {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         } == 0
     }
+
+    /// The longest Unix socket path `isListening(socketPath:)` and Redis take (sun_path is 108
+    /// bytes with its terminating zero; a little room is kept).
+    public static let maxSocketPath = 100
+
+    /// Whether something accepts connections on the Unix socket at `path`.
+    public static func isListening(socketPath path: String) -> Bool {
+        let bytes = Array(path.utf8)
+        guard bytes.count <= maxSocketPath else { return false }
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { target in
+            for (index, byte) in bytes.enumerated() { target[index] = byte }
+            target[bytes.count] = 0
+        }
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        } == 0
+    }
 }
 

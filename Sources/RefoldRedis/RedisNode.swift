@@ -266,7 +266,9 @@ final class RedisNode: @unchecked Sendable {
             throw RedisError(.unreachable, "could not reach Redis at \(where_): \(reason) — is redis-server running there?")
         }
         setTimeout(made, configuration.commandTimeout)
-        _ = redisEnableKeepAlive(made)
+        // TCP keepalive is TCP's: on a Unix socket hiredis's call fails (TCP_KEEPIDLE, "operation
+        // not supported") and leaves the context in error, so every command after it failed.
+        if case .tcp = configuration.url.endpoint { _ = redisEnableKeepAlive(made) }
         context = made
         dials += 1
         // Whatever fails from here on, the next command dials again from scratch.

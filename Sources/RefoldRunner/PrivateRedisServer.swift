@@ -1,29 +1,56 @@
 import Foundation
 import RefoldProcess
 
-/// A `redis-server` started for one run on a free loopback port, with no persistence, and
-/// stopped after it — the embedded default of `rebuild`, `bench` and `demo` when no `--redis`
-/// or `REFOLD_REDIS_URL` is given. It is started under `setpriv --pdeathsig KILL` when
-/// available, so it dies with its coordinator even after `kill -9`.
+/// A `redis-server` started for one run, with no persistence, and stopped after it — the
+/// embedded default of `rebuild`, `bench` and `demo` when no `--redis` or `REFOLD_REDIS_URL`
+/// is given. It listens on a Unix socket in a folder of its own (`unix://…/redis.sock`, mode
+/// 700): its address is known before it starts, so a rebuild's local workers are started at
+/// the same time as the server (they wait for it), and no port can be taken in between. Where
+/// the temporary folder's path is too long for a socket, it listens on a free loopback port
+/// instead. It is started under `setpriv --pdeathsig KILL` when available, so it dies with its
+/// coordinator even after `kill -9`.
 public final class PrivateRedisServer: Sendable {
-    public let port: Int
+    /// `unix:///…/redis.sock`, or `redis://127.0.0.1:PORT`.
+    public let url: String
+    private let socketPath: String?
+    private let port: Int?
     private let child: ChildProcess
     private let directory: URL
 
     /// Starts the server and waits until it accepts connections (10 s at most).
-    public init() throws(RunnerError) {
+    public convenience init() throws(RunnerError) {
+        try self.init(waitUntilReady: true)
+    }
+
+    /// Starts the server; with `waitUntilReady` false, returns at once when it listens on a
+    /// Unix socket (call `waitUntilReady()` before using it).
+    public init(waitUntilReady: Bool) throws(RunnerError) {
         guard let server = Self.which("redis-server") else {
             throw RunnerError(.infrastructure, "redis-server is not installed, and no --redis or REFOLD_REDIS_URL was given (install redis-server, e.g. apt-get install redis-server, or point --redis at a server).")
         }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("refold-redis-\(getpid())-\(UUID().uuidString.prefix(6))")
-        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw RunnerError(.infrastructure, "could not create a folder for a private redis-server in \(FileManager.default.temporaryDirectory.path): \(error.localizedDescription) (set TMPDIR to a writable folder, or pass --redis).")
+        }
         self.directory = directory
+        let socket = directory.appendingPathComponent("redis.sock").path
         var lastError = ""
-        for _ in 0..<10 {
-            guard let port = try? FreePort.find() else { continue }
+        // A socket: one start. A port: up to ten, since another process may take a free port
+        // between the check and Redis's bind.
+        let onSocket = socket.utf8.count <= FreePort.maxSocketPath
+        for _ in 0..<(onSocket ? 1 : 10) {
+            var port: Int?
+            var listen = ["--port", "0", "--unixsocket", socket, "--unixsocketperm", "700"]
+            if !onSocket {
+                guard let free = try? FreePort.find() else { continue }
+                port = free
+                listen = ["--port", "\(free)", "--bind", "127.0.0.1"]
+            }
             var executable = server
-            var arguments = [
-                "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            var arguments = listen + [
+                "--save", "", "--appendonly", "no",
                 "--daemonize", "no", "--dir", directory.path, "--logfile", directory.appendingPathComponent("redis.log").path,
                 // Redis acts on SIGTERM in its timer, `hz` times a second: at the default 10, a
                 // stop waited up to 100 ms (50 ms on average) at the end of every run.
@@ -33,30 +60,51 @@ public final class PrivateRedisServer: Sendable {
                 arguments = ["--pdeathsig", "KILL", "--", server] + arguments
                 executable = setpriv
             }
+            let child: ChildProcess
             do {
-                let child = try ChildProcess(executable: executable, arguments: arguments, standardOutput: .null, standardError: .null, newProcessGroup: true)
-                let deadline = Date().addingTimeInterval(10)
-                while Date() < deadline {
-                    if FreePort.isListening(port: port) {
-                        self.port = port
-                        self.child = child
-                        return
-                    }
-                    if child.poll() != nil { break }
-                    Thread.sleep(forTimeInterval: 0.002)
-                }
-                child.terminate(grace: 1)
-                lastError = (try? String(contentsOf: directory.appendingPathComponent("redis.log"), encoding: .utf8))?
-                    .split(separator: "\n").last.map(String.init) ?? "it exited"
+                child = try ChildProcess(executable: executable, arguments: arguments, standardOutput: .null, standardError: .null, newProcessGroup: true)
             } catch {
                 lastError = error.description
+                continue
             }
+            let socketPath = onSocket ? socket : nil
+            if waitUntilReady || !onSocket {
+                do {
+                    try Self.waitForListener(child, socketPath: socketPath, port: port, directory: directory)
+                } catch {
+                    lastError = error.message
+                    child.terminate(grace: 1)
+                    continue
+                }
+            }
+            self.child = child
+            self.port = port
+            self.socketPath = socketPath
+            self.url = port.map { "redis://127.0.0.1:\($0)" } ?? "unix://\(socket)"
+            return
         }
-        throw RunnerError(.infrastructure, "could not start a private redis-server on a free loopback port: \(lastError) (pass --redis to use a running server).")
+        try? FileManager.default.removeItem(at: directory)
+        throw RunnerError(.infrastructure, "could not start a private redis-server: \(lastError) (pass --redis to use a running server).")
     }
 
-    /// `redis://127.0.0.1:PORT`
-    public var url: String { "redis://127.0.0.1:\(port)" }
+    /// Waits until the server accepts connections (10 s at most); throws with the last line of
+    /// its log when it exits or does not listen in time.
+    public func waitUntilReady() throws(RunnerError) {
+        try Self.waitForListener(child, socketPath: socketPath, port: port, directory: directory)
+    }
+
+    private static func waitForListener(_ child: ChildProcess, socketPath: String?, port: Int?, directory: URL) throws(RunnerError) {
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            if let socketPath, FreePort.isListening(socketPath: socketPath) { return }
+            if let port, FreePort.isListening(port: port) { return }
+            if child.poll() != nil { break }
+            Thread.sleep(forTimeInterval: 0.002)
+        }
+        let last = (try? String(contentsOf: directory.appendingPathComponent("redis.log"), encoding: .utf8))?
+            .split(separator: "\n").last.map(String.init)
+        throw RunnerError(.infrastructure, "the private redis-server did not start: \(last ?? (child.poll() != nil ? "it exited" : "it did not listen within 10 s"))")
+    }
 
     /// Stops the server and removes its folder.
     public func stop() {

@@ -330,6 +330,42 @@ import Testing
         #expect(status.done == tasks.count)
     }
 
+    /// A coordinator starts its local workers together with a private Redis on a Unix socket
+    /// (its address is known before it listens): a worker waiting for its job (`--await-job`)
+    /// waits for nothing listening there too, and works once the server is up. Without
+    /// `--await-job`, nothing listening is a wrong address and fails at once.
+    @Test func anEarlyWorkerWaitsForItsRedisToListenOnItsSocket() throws {
+        let folder = try TemporaryDirectory.make(prefix: "refold-sock")
+        let socket = folder.appendingPathComponent("redis.sock").path
+        let url = "unix://\(socket)"
+        let job = "early-\(UInt32.random(in: 0...UInt32.max))"
+
+        let plain = try RefoldRun.run(["worker", "--redis", url, "--job", job])
+        #expect(plain.code != 0 && plain.stderr.contains("could not reach"), "\(plain.stderr)")
+
+        let worker = try RefoldRun.start(["worker", "--redis", url, "--job", job, "--await-job", "60s"])
+        // Running its loop (its SIGTERM handler is installed after start-up), still waiting.
+        try Deadline.wait(seconds: 60, "the early worker to reach its connect loop") {
+            worker.child.poll() != nil || ProcessInspection.handles(SIGTERM, worker.child.pid)
+        }
+        #expect(worker.child.poll() == nil, "the worker gave up before its Redis listened: \(worker.stderrText())")
+        let server = try ChildProcess(
+            executable: try Programs.find("redis-server").path,
+            arguments: ["--port", "0", "--unixsocket", socket, "--unixsocketperm", "700", "--save", "", "--appendonly", "no", "--dir", folder.path],
+            standardOutput: .null, standardError: .null)
+        defer { _ = server.terminate(grace: 3) }
+        try Deadline.wait(seconds: 10, "redis-server on \(socket)") { FreePort.isListening(socketPath: socket) }
+        let client = try coordination(url)
+        let tasks = (0..<4).map { TaskDefinition(id: "t\($0)", spec: "s\($0)") }
+        _ = try client.run(ForkScript(jobID: job, settings: JobSettings(payload: #"{"kind":"noop","batch":1}"#)))
+        _ = try client.run(RegisterScript(jobID: job, tasks: tasks))
+        _ = try client.run(SealScript(jobID: job, taskCount: tasks.count, eventsTotal: 0))
+        let result = try worker.finish(timeout: 120)
+        #expect(result.code == 0, "\(result.stderr)")
+        let status = try #require(try client.status(jobID: job))
+        #expect(status.state == .joined && status.done == tasks.count)
+    }
+
     /// A local worker that exits 0 while its job is not finished (here: stopped with SIGTERM
     /// before it could claim anything) is replaced, said once on stderr, and the job joins.
     @Test func aLocalWorkerThatLeavesAnUnfinishedJobIsReplaced() throws {
