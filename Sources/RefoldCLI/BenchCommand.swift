@@ -282,7 +282,12 @@ struct ResolvedRedis: Sendable {
         } else {
             let server = try PrivateRedisServer(waitUntilReady: waitUntilReady)
             urlText = server.url
-            configuration = try RedisOptions.parse(server.url)
+            do {
+                configuration = try RedisOptions.parse(server.url)
+            } catch {
+                server.stop()
+                throw error
+            }
             privateServer = server
         }
     }

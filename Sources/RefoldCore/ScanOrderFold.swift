@@ -135,7 +135,9 @@ public final class ScanOrderFold<P: Projection>: ScanFold {
     }
 
     /// Every event `cursor` gives, with the interner and the entries moved into locals for
-    /// the batch (and back, even when a step throws).
+    /// the batch (and back, even when a step throws). Meanwhile the fold's own interner and
+    /// entries are empty stand-ins: `aggregatesSeen`, `eventsConsumed` and the rest are read
+    /// between batches (as `readInTableOrder` does), never from inside the cursor.
     @inlinable
     public func consumeBatch(from cursor: any EventCursor) throws {
         var interner = self.interner

@@ -6,8 +6,8 @@ import RefoldProcess
 /// is given. It listens on a Unix socket in a folder of its own (`unix://…/redis.sock`, mode
 /// 700): its address is known before it starts, so a rebuild's local workers are started at
 /// the same time as the server (they wait for it), and no port can be taken in between. Where
-/// the temporary folder's path is too long for a socket, it listens on a free loopback port
-/// instead. It is started under `setpriv --pdeathsig KILL` when available, so it dies with its
+/// the temporary folder's path is too long for a socket, or holds characters a URL would read
+/// otherwise (`@`, `?`, `%`, spaces …), it listens on a free loopback port instead. It is started under `setpriv --pdeathsig KILL` when available, so it dies with its
 /// coordinator even after `kill -9`.
 public final class PrivateRedisServer: Sendable {
     /// `unix:///…/redis.sock`, or `redis://127.0.0.1:PORT`.
@@ -39,7 +39,9 @@ public final class PrivateRedisServer: Sendable {
         var lastError = ""
         // A socket: one start. A port: up to ten, since another process may take a free port
         // between the check and Redis's bind.
-        let onSocket = socket.utf8.count <= FreePort.maxSocketPath
+        // The socket's path goes into a `unix://` URL as it is: only plain path characters
+        // (a TMPDIR such as `/ci/job@tmp` would read as a password; `?` as a query).
+        let onSocket = socket.utf8.count <= FreePort.maxSocketPath && socket.utf8.allSatisfy(Self.isPlainPathByte)
         for _ in 0..<(onSocket ? 1 : 10) {
             var port: Int?
             var listen = ["--port", "0", "--unixsocket", socket, "--unixsocketperm", "700"]
@@ -104,6 +106,17 @@ public final class PrivateRedisServer: Sendable {
         let last = (try? String(contentsOf: directory.appendingPathComponent("redis.log"), encoding: .utf8))?
             .split(separator: "\n").last.map(String.init)
         throw RunnerError(.infrastructure, "the private redis-server did not start: \(last ?? (child.poll() != nil ? "it exited" : "it did not listen within 10 s"))")
+    }
+
+    /// Letters, digits and `/ . _ -`: what a path may hold to be written into a URL unescaped.
+    static func isPlainPathByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+             UInt8(ascii: "/"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"):
+            return true
+        default:
+            return false
+        }
     }
 
     /// Stops the server and removes its folder.

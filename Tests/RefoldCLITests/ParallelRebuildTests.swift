@@ -366,6 +366,20 @@ import Testing
         #expect(status.state == .joined && status.done == tasks.count)
     }
 
+    /// The private Redis's socket path is written into a `unix://` URL: a temporary folder
+    /// whose path a URL would misread (`@` as a password, `?` as a query) makes it listen on a
+    /// loopback port instead, and the rebuild works the same.
+    @Test func aTemporaryFolderWithURLCharactersStillGetsAPrivateRedis() throws {
+        let odd = try TemporaryDirectory.make(prefix: "refold-job@tmp?x")
+        let (events, models) = (try events(), try models())
+        let result = try RefoldRun.run(["rebuild", "order_summary", "--events", events, "--read-models", models, "--workers", "1", "--json"],
+                                       environment: ["TMPDIR": odd.path])
+        #expect(result.code == 0, "\(result.stderr)")
+        #expect(try RefoldRun.json(result.stdout)["swapped"] as? Bool == true)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: odd.path).filter { $0.hasPrefix("refold-redis-") }.isEmpty,
+                "the private Redis's folder was left behind")
+    }
+
     /// A local worker that exits 0 while its job is not finished (here: stopped with SIGTERM
     /// before it could claim anything) is replaced, said once on stderr, and the job joins.
     @Test func aLocalWorkerThatLeavesAnUnfinishedJobIsReplaced() throws {
