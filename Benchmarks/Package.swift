@@ -24,6 +24,7 @@ let package = Package(
                 .product(name: "RefoldCoordination", package: refold),
                 .product(name: "RefoldRedis", package: refold),
                 .product(name: "RefoldRunner", package: refold),
+                .product(name: "RefoldOrderSummary", package: refold),
             ],
             path: "Benchmarks/RefoldMicro",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

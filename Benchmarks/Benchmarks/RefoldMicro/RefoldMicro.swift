@@ -2,6 +2,7 @@ import Benchmark
 import Foundation
 import RefoldCoordination
 import RefoldCore
+import RefoldOrderSummary
 import RefoldRedis
 import RefoldRunner
 import RefoldSQLite
