@@ -9,39 +9,16 @@ public enum JSONWriter {
     /// Appends borrowed `bytes` as a JSON string literal (as `appendString(_:to:)` for arrays).
     public static func appendString(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
         out.append(0x22)
-        // The leading run that needs no escape (nearly always the whole string) in one append.
-        var index = 0
-        while index < bytes.count {
-            let byte = bytes[index]
-            if byte == 0x22 || byte == 0x5C || byte < 0x20 || byte == 0xED { break }
-            index += 1
-        }
-        if index > 0 { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[0..<index])) }
-        while index < bytes.count {
-            let byte = bytes[index]
-            switch byte {
-            case 0x22: out.append(0x5C); out.append(0x22)
-            case 0x5C: out.append(0x5C); out.append(0x5C)
-            case 0x0A: out.append(0x5C); out.append(UInt8(ascii: "n"))
-            case 0x0D: out.append(0x5C); out.append(UInt8(ascii: "r"))
-            case 0x09: out.append(0x5C); out.append(UInt8(ascii: "t"))
-            case 0..<0x20: appendEscape(UInt32(byte), to: &out)
-            case 0xED where index + 2 < bytes.count && bytes[index + 1] >= 0xA0:
-                let scalar = (UInt32(byte & 0x0F) << 12) | (UInt32(bytes[index + 1] & 0x3F) << 6) | UInt32(bytes[index + 2] & 0x3F)
-                appendEscape(scalar, to: &out)
-                index += 2
-            default: out.append(byte)
-            }
-            index += 1
+        // The leading run that needs no escape (nearly always the whole string) in one append;
+        // the rest, if any, through the cursor's escapes (the one place they are written).
+        var plain = 0
+        while plain < bytes.count, !Cursor.needsEscape(bytes[plain]) { plain += 1 }
+        if plain > 0 { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[0..<plain])) }
+        if plain < bytes.count {
+            let rest = UnsafeRawBufferPointer(rebasing: bytes[plain...])
+            append(to: &out, atMost: stringBound(rest.count)) { $0.stringContent(rest) }
         }
         out.append(0x22)
-    }
-
-    static func appendEscape(_ value: UInt32, to out: inout [UInt8]) {
-        let hex: [UInt8] = Array("0123456789abcdef".utf8)
-        out.append(0x5C)
-        out.append(UInt8(ascii: "u"))
-        for shift in stride(from: 12, through: 0, by: -4) { out.append(hex[Int((value >> UInt32(shift)) & 0xF)]) }
     }
 
     /// Appends a static ASCII string as a JSON string literal.
@@ -58,20 +35,7 @@ public enum JSONWriter {
 
     /// Appends a decimal integer.
     public static func appendInteger(_ value: Int64, to out: inout [UInt8]) {
-        if value == 0 { out.append(0x30); return }
-        var magnitude = value.magnitude
-        if value < 0 { out.append(UInt8(ascii: "-")) }
-        // Digits from the right into a stack buffer (20 digits hold any UInt64), then one append.
-        var buffer: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        withUnsafeMutableBytes(of: &buffer) { digits in
-            var start = digits.count
-            while magnitude > 0 {
-                start -= 1
-                digits[start] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-            }
-            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: digits[start...]))
-        }
+        append(to: &out, atMost: integerBound) { $0.integer(value) }
     }
 
     /// Appends a finite double as a JSON number (shortest text that reads back the same);
@@ -146,12 +110,26 @@ extension JSONWriter {
             next += count
         }
 
-        /// `bytes` as a JSON string literal, escaped as `JSONWriter.appendString` does: at most
-        /// `JSONWriter.stringBound(bytes.count)` bytes.
+        /// `bytes` as a JSON string literal: at most `JSONWriter.stringBound(bytes.count)` bytes.
+        /// Control characters and lone surrogates (kept by the scanner in WTF-8 form) are
+        /// written as `\u` escapes.
         public mutating func string(_ bytes: UnsafeRawBufferPointer) {
             reserve(JSONWriter.stringBound(bytes.count))
             next.pointee = 0x22
             next += 1
+            stringContent(bytes)
+            next.pointee = 0x22
+            next += 1
+        }
+
+        /// Whether `byte` starts something `stringContent` does not copy as it is.
+        @inline(__always) static func needsEscape(_ byte: UInt8) -> Bool {
+            byte == 0x22 || byte == 0x5C || byte < 0x20 || byte == 0xED
+        }
+
+        /// The string's content, escaped, without quotes: at most six bytes per byte (room
+        /// checked by the caller).
+        mutating func stringContent(_ bytes: UnsafeRawBufferPointer) {
             var index = 0
             while index < bytes.count {
                 let byte = bytes[index]
@@ -176,8 +154,6 @@ extension JSONWriter {
                 }
                 index += 1
             }
-            next.pointee = 0x22
-            next += 1
         }
 
         mutating func escape(_ value: UInt32) {

@@ -261,16 +261,9 @@ func mysqlInteger(_ bytes: UnsafeRawBufferPointer) -> Int64 {
 /// MariaDB Connector/C, loaded the first time a MySQL connection is opened rather than linked
 /// (see `LibPQ`: a linked client library costs every refold process part of its start-up).
 enum LibMariaDB {
-    private nonisolated(unsafe) static let loaded: (api: UnsafePointer<refold_my_api>?, problem: String) = {
-        var problem: UnsafePointer<CChar>?
-        let api = refold_my_load(&problem)
-        return (api, problem.map { String(cString: $0) } ?? "")
-    }()
+    private static let loaded = LoadedLibrary(refold_my_load)
 
     static func load() throws(StoreError) -> refold_my_api {
-        guard let api = loaded.api else {
-            throw StoreError(.infrastructure, "MySQL/MariaDB needs MariaDB Connector/C, which could not be loaded (\(loaded.problem)): install it (Debian: apt-get install libmariadb3) or name the file in REFOLD_LIBMARIADB.")
-        }
-        return api.pointee
+        try loaded.api(for: "MySQL/MariaDB", library: "MariaDB Connector/C", package: "libmariadb3", variable: "REFOLD_LIBMARIADB")
     }
 }

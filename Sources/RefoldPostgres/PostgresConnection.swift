@@ -397,16 +397,9 @@ public func postgresInteger(_ bytes: UnsafeRawBufferPointer) -> Int64 {
 /// libpq and the twenty libraries it pulls in (Kerberos, LDAP, TLS) cost every refold process
 /// about 8 ms of start-up, SQLite-only runs included. A machine without it gets one line.
 enum LibPQ {
-    private nonisolated(unsafe) static let loaded: (api: UnsafePointer<refold_pq_api>?, problem: String) = {
-        var problem: UnsafePointer<CChar>?
-        let api = refold_pq_load(&problem)
-        return (api, problem.map { String(cString: $0) } ?? "")
-    }()
+    private static let loaded = LoadedLibrary(refold_pq_load)
 
     static func load() throws(StoreError) -> refold_pq_api {
-        guard let api = loaded.api else {
-            throw StoreError(.infrastructure, "PostgreSQL needs libpq, which could not be loaded (\(loaded.problem)): install it (Debian: apt-get install libpq5) or name the file in REFOLD_LIBPQ.")
-        }
-        return api.pointee
+        try loaded.api(for: "PostgreSQL", library: "libpq", package: "libpq5", variable: "REFOLD_LIBPQ")
     }
 }

@@ -10,11 +10,38 @@ import RefoldProcess
 /// otherwise (`@`, `?`, `%`, spaces …), it listens on a free loopback port instead. It is started under `setpriv --pdeathsig KILL` when available, so it dies with its
 /// coordinator even after `kill -9`.
 public final class PrivateRedisServer: Sendable {
-    /// `unix:///…/redis.sock`, or `redis://127.0.0.1:PORT`.
-    public let url: String
-    private let socketPath: String?
-    private let port: Int?
+    /// Where the server listens.
+    enum Listener: Sendable {
+        case socket(String)
+        case port(Int)
+
+        var url: String {
+            switch self {
+            case .socket(let path): return "unix://\(path)"
+            case .port(let port): return "redis://127.0.0.1:\(port)"
+            }
+        }
+
+        var arguments: [String] {
+            switch self {
+            case .socket(let path): return ["--port", "0", "--unixsocket", path, "--unixsocketperm", "700"]
+            case .port(let port): return ["--port", "\(port)", "--bind", "127.0.0.1"]
+            }
+        }
+
+        var isListening: Bool {
+            switch self {
+            case .socket(let path): return FreePort.isListening(socketPath: path)
+            case .port(let port): return FreePort.isListening(port: port)
+            }
+        }
+    }
+
+    private let listener: Listener
     private let child: ChildProcess
+
+    /// `unix:///…/redis.sock`, or `redis://127.0.0.1:PORT`.
+    public var url: String { listener.url }
     private let directory: URL
 
     /// Starts the server and waits until it accepts connections (10 s at most).
@@ -35,23 +62,23 @@ public final class PrivateRedisServer: Sendable {
             throw RunnerError(.infrastructure, "could not create a folder for a private redis-server in \(FileManager.default.temporaryDirectory.path): \(error.localizedDescription) (set TMPDIR to a writable folder, or pass --redis).")
         }
         self.directory = directory
-        let socket = directory.appendingPathComponent("redis.sock").path
         var lastError = ""
-        // A socket: one start. A port: up to ten, since another process may take a free port
-        // between the check and Redis's bind.
         // The socket's path goes into a `unix://` URL as it is: only plain path characters
-        // (a TMPDIR such as `/ci/job@tmp` would read as a password; `?` as a query).
+        // (a TMPDIR such as `/ci/job@tmp` would read as a password; `?` as a query). A socket:
+        // one start. A port: up to ten, since another process may take a free port between the
+        // check and Redis's bind.
+        let socket = directory.appendingPathComponent("redis.sock").path
         let onSocket = socket.utf8.count <= FreePort.maxSocketPath && socket.utf8.allSatisfy(Self.isPlainPathByte)
         for _ in 0..<(onSocket ? 1 : 10) {
-            var port: Int?
-            var listen = ["--port", "0", "--unixsocket", socket, "--unixsocketperm", "700"]
-            if !onSocket {
+            let listener: Listener
+            if onSocket {
+                listener = .socket(socket)
+            } else {
                 guard let free = try? FreePort.find() else { continue }
-                port = free
-                listen = ["--port", "\(free)", "--bind", "127.0.0.1"]
+                listener = .port(free)
             }
             var executable = server
-            var arguments = listen + [
+            var arguments = listener.arguments + [
                 "--save", "", "--appendonly", "no",
                 "--daemonize", "no", "--dir", directory.path, "--logfile", directory.appendingPathComponent("redis.log").path,
                 // Redis acts on SIGTERM in its timer, `hz` times a second: at the default 10, a
@@ -69,10 +96,9 @@ public final class PrivateRedisServer: Sendable {
                 lastError = error.description
                 continue
             }
-            let socketPath = onSocket ? socket : nil
             if waitUntilReady || !onSocket {
                 do {
-                    try Self.waitForListener(child, socketPath: socketPath, port: port, directory: directory)
+                    try Self.waitForListener(child, listener, directory: directory)
                 } catch {
                     lastError = error.message
                     child.terminate(grace: 1)
@@ -80,9 +106,7 @@ public final class PrivateRedisServer: Sendable {
                 }
             }
             self.child = child
-            self.port = port
-            self.socketPath = socketPath
-            self.url = port.map { "redis://127.0.0.1:\($0)" } ?? "unix://\(socket)"
+            self.listener = listener
             return
         }
         try? FileManager.default.removeItem(at: directory)
@@ -92,14 +116,13 @@ public final class PrivateRedisServer: Sendable {
     /// Waits until the server accepts connections (10 s at most); throws with the last line of
     /// its log when it exits or does not listen in time.
     public func waitUntilReady() throws(RunnerError) {
-        try Self.waitForListener(child, socketPath: socketPath, port: port, directory: directory)
+        try Self.waitForListener(child, listener, directory: directory)
     }
 
-    private static func waitForListener(_ child: ChildProcess, socketPath: String?, port: Int?, directory: URL) throws(RunnerError) {
+    private static func waitForListener(_ child: ChildProcess, _ listener: Listener, directory: URL) throws(RunnerError) {
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
-            if let socketPath, FreePort.isListening(socketPath: socketPath) { return }
-            if let port, FreePort.isListening(port: port) { return }
+            if listener.isListening { return }
             if child.poll() != nil { break }
             Thread.sleep(forTimeInterval: 0.002)
         }
