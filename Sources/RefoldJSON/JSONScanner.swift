@@ -61,39 +61,19 @@ public struct JSONScanner {
 
     /// The wanted fields' values, owned.
     public typealias Fields = Slots<Field>
-    /// The wanted fields' values as views of the payload: `Slots`' layout, but a type of its
-    /// own, so that a projection's module handles it as a concrete type (dropping a generic
-    /// `Slots<FieldView>` went through its value witnesses: about 130 instructions per event).
+    /// The wanted fields' values as views of the payload: a concrete type around `Slots`, so
+    /// that a projection's module handles it as one (dropping a generic `Slots<FieldView>`
+    /// there went through its value witnesses: about 130 instructions per event).
     public struct FieldViews {
-        @usableFromInline var first: FieldView?
-        @usableFromInline var second: FieldView?
-        @usableFromInline var third: FieldView?
-        @usableFromInline var fourth: FieldView?
-        @usableFromInline var rest: [FieldView?]
+        @usableFromInline var slots: Slots<FieldView>
 
         init(count: Int) {
-            rest = count > 4 ? Array(repeating: nil, count: count - 4) : []
+            slots = Slots(count: count)
         }
 
         @inlinable public subscript(index: Int) -> FieldView? {
-            get {
-                switch index {
-                case 0: return first
-                case 1: return second
-                case 2: return third
-                case 3: return fourth
-                default: return rest[index - 4]
-                }
-            }
-            set {
-                switch index {
-                case 0: first = newValue
-                case 1: second = newValue
-                case 2: third = newValue
-                case 3: fourth = newValue
-                default: rest[index - 4] = newValue
-                }
-            }
+            get { slots[index] }
+            set { slots[index] = newValue }
         }
     }
 
