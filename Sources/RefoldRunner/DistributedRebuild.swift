@@ -204,7 +204,8 @@ public enum DistributedRebuild {
         "rebuild-\(name.prefix(40))-\(UUID().uuidString.prefix(8).lowercased())"
     }
 
-    /// The folder of a job's worker logs (kept when the rebuild fails, removed after a swap).
+    /// The folder of a job's worker logs (kept when the rebuild fails, removed after a swap or
+    /// a stop by signal).
     static func logDirectory(jobID: String) -> URL {
         FileManager.default.temporaryDirectory.appendingPathComponent("refold-\(jobID)")
     }
@@ -259,6 +260,9 @@ public enum DistributedRebuild {
         var cleanups: [() -> Void] = []
         var swapped = false
         var finished = false
+        /// Whether the workers' log folder goes when they have stopped: after a swap, or when
+        /// a signal stopped the run (nothing went wrong to read about). Kept otherwise.
+        var discardLogs = false
         var phases: [Phase] = []
 
         init(jobID: String, store: any ReadModelStore, definitions: [TaskDefinition]) {
@@ -281,7 +285,10 @@ public enum DistributedRebuild {
             if let started = try early ?? (workers > 0 ? DistributedRebuild.startWorkers(count: workers, jobID: jobID, redis: redis, awaitJob: false) : nil) {
                 pool = started.pool
                 phases.append(started.spawned)
-                cleanups.append { started.pool.stopAll(grace: 5) }
+                cleanups.append { [unowned self] in
+                    started.pool.stopAll(grace: 5)
+                    if self.discardLogs { try? FileManager.default.removeItem(at: self.logDirectory) }
+                }
             }
             forkedAt = MonotonicClock.seconds()
         }
@@ -410,6 +417,7 @@ public enum DistributedRebuild {
                         forked.finished = true
                         return (status, supervisor.workerRestarts)
                     case .stop(let error):
+                        if case .interrupted = error.code { forked.discardLogs = true }
                         throw RunnerError(error.code, "\(error.message); not swapped: \(forked.store.untouched(projection: name)).")
                     }
                 }
@@ -485,7 +493,7 @@ public enum DistributedRebuild {
         if verdict == nil {
             keptAs = try forked.store.swapIn(projection: name, job: jobID, head: plan.head, projectionVersion: options.projection.version, keepForeignAs: plan.backupName)
             forked.swapped = true
-            try? FileManager.default.removeItem(at: forked.logDirectory)
+            forked.discardLogs = true
         }
         phases.append(Phase(forked.swapped ? "swap" : "keep the live table", from: swapping))
         let quarantined = forked.swapped ? try forked.store.quarantined(projection: name, job: jobID) : []

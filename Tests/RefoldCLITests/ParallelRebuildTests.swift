@@ -442,6 +442,9 @@ import Testing
         #expect(result.stderr.contains("interrupted"))
         #expect(result.stderr.contains("not swapped: order_summary has no live table yet, and none was created"))
         #expect(try client.status(jobID: job)?.state == .cancelled)
+        // Stopped by the user: nothing went wrong to read about, so the workers' logs go too.
+        let logs = FileManager.default.temporaryDirectory.appendingPathComponent("refold-\(job)").path
+        #expect(!FileManager.default.fileExists(atPath: logs), "\(logs) was left behind")
         try Deadline.wait(seconds: 10, "the workers to exit") { workers.allSatisfy { !ProcessInspection.isAlive($0) } }
         let store = try SQLiteReadModelStore(path: models, create: false)
         #expect(try !store.hasShadow(projection: "order_summary"))
